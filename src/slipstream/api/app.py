@@ -1,0 +1,66 @@
+"""`create_app(settings)`: the FastAPI app, with a lifespan owning everything long-lived."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from slipstream import __version__
+from slipstream.api.routes import extractors, health, streams
+from slipstream.config import Settings
+from slipstream.errors import (
+    ConfigError,
+    PlaylistError,
+    ProxyDenied,
+    SlipstreamError,
+    UpstreamError,
+    UpstreamStatus,
+    UpstreamTimeout,
+)
+from slipstream.runtime import open_runtime
+from slipstream.scheduler import start_scheduler
+
+log = logging.getLogger(__name__)
+
+_STATUS: list[tuple[type[SlipstreamError], int]] = [
+    (ProxyDenied, 403), (UpstreamTimeout, 504), (UpstreamStatus, 502), (UpstreamError, 502),
+    (PlaylistError, 502), (ConfigError, 500),
+]
+
+
+async def _slipstream_error(request: Request, exc: Exception) -> JSONResponse:
+    status = next((code for cls, code in _STATUS if isinstance(exc, cls)), 500)
+    return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
+
+
+def create_app(settings: Settings, *, schedule: bool = True) -> FastAPI:
+    """Build the app; nothing is opened until the lifespan starts."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(settings) as runtime:
+            app.state.runtime = runtime
+            await runtime.service.load()
+            scheduler = start_scheduler(settings, runtime.service) if schedule else None
+            try:
+                yield
+            finally:
+                if scheduler is not None:
+                    scheduler.shutdown(wait=False)
+                await runtime.service.stop()
+                for task in list(app.state.tasks):
+                    task.cancel()
+                await asyncio.gather(*app.state.tasks, return_exceptions=True)
+
+    app = FastAPI(title="slipstream", version=__version__, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.tasks = set()
+    app.add_exception_handler(SlipstreamError, _slipstream_error)
+    for module in (streams, extractors, health):
+        app.include_router(module.router)
+    return app

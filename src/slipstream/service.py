@@ -1,0 +1,274 @@
+"""ExtractionService: one run = extract, dedupe, health check, verify, store, rank.
+
+Runs happen on the scheduler (or an admin trigger), never on a request path;
+requests read `self.view`, a snapshot rebuilt once per store update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from slipstream.extractors.base import Extractor
+from slipstream.models import HealthResult, Stream, Verdict, utcnow_iso
+from slipstream.ranking import dedupe, rank
+from slipstream.store.base import CheckRow, RunRecord, Store
+
+log = logging.getLogger(__name__)
+
+# Fields a client sees; `headers` are for upstream requests only.
+PRIVATE_FIELDS = ("headers", "trusted")
+Progress = Callable[[str, int, int], None]   # phase, done, total
+
+
+class HealthCheck(Protocol):
+    async def check_many(
+        self, items: Sequence[tuple[str, Mapping[str, str]]],
+        progress: Callable[[HealthResult], None] | None = None,
+    ) -> list[HealthResult]: ...
+
+
+class Verifier(Protocol):
+    available: bool
+    unavailable_reason: str | None
+
+    async def verify_many(
+        self, items: Sequence[tuple[str, Mapping[str, str], str]],
+        progress: Callable[[Verdict], None] | None = None,
+    ) -> dict[str, Verdict]: ...
+
+
+VerifyTarget = Callable[[Stream], tuple[str, Mapping[str, str]]]
+
+
+@dataclass
+class ExtractorState:
+    """What `/extractors` reports about one extractor."""
+
+    site_key: str
+    site_name: str
+    error: str | None = None
+    duration_s: float | None = None
+    last_run: str | None = None
+
+
+@dataclass
+class View:
+    """Everything the read routes serve, rebuilt once per update."""
+
+    ranked: list[Stream] = field(default_factory=list)      # live only, best first
+    all: list[Stream] = field(default_factory=list)         # every cached stream, best first
+    ranked_json: bytes = b"[]"
+    all_json: bytes = b"[]"
+    by_id: dict[str, Stream] = field(default_factory=dict)
+
+
+def public_dict(stream: Stream) -> dict[str, Any]:
+    """The API's JSON form of a stream."""
+    data = stream.to_dict()
+    for name in PRIVATE_FIELDS:
+        data.pop(name, None)
+    return data
+
+
+def _json(streams: list[Stream]) -> bytes:
+    return json.dumps([public_dict(s) for s in streams], separators=(",", ":")).encode()
+
+
+class ExtractionService:
+    """Owns the serving cache and runs the pipeline into it."""
+
+    def __init__(
+        self,
+        extractors: Sequence[Extractor],
+        health: HealthCheck,
+        store: Store,
+        verifier: Verifier | None = None,
+        verify_target: VerifyTarget | None = None,
+    ) -> None:
+        self.extractors = list(extractors)
+        self.health = health
+        self.store = store
+        self.verifier = verifier
+        self.verify_target = verify_target or (lambda s: (s.url, s.headers))
+        self.cache: dict[str, list[Stream]] = {}
+        self.states = {e.key: ExtractorState(e.key, e.name) for e in self.extractors}
+        self.view = View()
+        self.last_run: RunRecord | None = None
+        self.running = False
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[Any] | None = None
+        # Awaited before each run, e.g. to start the demo origin on first use.
+        self.prepare: Callable[[], Any] | None = None
+
+    @property
+    def verifier_on(self) -> bool:
+        """True when playback verification will run."""
+        return self.verifier is not None and self.verifier.available
+
+    @property
+    def verifier_reason(self) -> str | None:
+        """Why the verifier is off, or None."""
+        if self.verifier is None:
+            return "playback verifier not installed"
+        return None if self.verifier.available else self.verifier.unavailable_reason
+
+    async def load(self) -> None:
+        """Serve the last-known streams from the store at once."""
+        self.cache = await self.store.load_cache()
+        self.last_run = await self.store.last_run()
+        self._rebuild_view()
+        log.info("loaded %d cached streams from the store", len(self.view.all))
+
+    def _rebuild_view(self) -> None:
+        everything = rank(s for streams in self.cache.values() for s in streams)
+        live = [s for s in everything if s.is_live]
+        self.view = View(live, everything, _json(live), _json(everything),
+                         {s.id: s for s in everything})
+
+    async def run(self, progress: Progress | None = None) -> RunRecord | None:
+        """One extraction run; returns None when one is already running."""
+        if self._lock.locked():
+            log.info("extraction run already in progress; not starting another")
+            return None
+        async with self._lock:
+            self.running, self._task = True, asyncio.current_task()
+            try:
+                return await self._run(progress or (lambda *_: None))
+            finally:
+                self.running, self._task = False, None
+
+    async def stop(self) -> None:
+        """Cancel a run in progress (at shutdown) and wait for it to unwind."""
+        task = self._task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _run(self, progress: Progress) -> RunRecord:
+        from slipstream.extractors.registry import extract_all
+
+        started, t0 = utcnow_iso(), time.monotonic()
+        if self.prepare is not None:
+            await self.prepare()
+        progress("extract", 0, len(self.extractors))
+        outcomes = await extract_all(self.extractors)
+        progress("extract", len(outcomes), len(self.extractors))
+        streams = dedupe(s for o in outcomes for s in o.streams)
+        await self._check(streams, progress)
+        await self._verify(streams, progress)
+        await self._remember(streams)
+        errors = {}
+        for o in outcomes:
+            state = self.states[o.extractor.key]
+            state.error, state.duration_s, state.last_run = o.error, o.duration_s, started
+            if o.error:
+                errors[o.extractor.key] = o.error
+        await self._replace_cache(streams, [o.extractor.key for o in outcomes])
+        live = sum(s.is_live for s in streams)
+        record = RunRecord(started, round(time.monotonic() - t0, 3), len(streams), live, errors)
+        await self.store.record_run(record)
+        self.last_run = record
+        log.info("extraction run: %d streams from %d extractors in %.1fs (%d live, %d errors)",
+                 len(streams), len(outcomes), record.duration_s, live, len(errors))
+        return record
+
+    async def _check(self, streams: list[Stream], progress: Progress) -> None:
+        for s in streams:
+            if s.trusted:
+                s.is_live, s.reason, s.response_time_ms = True, "trusted", 0.0
+                s.checked_at = utcnow_iso()
+        hls = [s for s in streams if s.stream_type == "m3u8" and not s.trusted]
+        done = 0
+
+        def tick(_: HealthResult) -> None:
+            nonlocal done
+            done += 1
+            progress("health", done, len(hls))
+
+        progress("health", 0, len(hls))
+        results = await self.health.check_many([(s.url, s.headers) for s in hls], tick)
+        for s, r in zip(hls, results, strict=True):
+            s.is_live, s.reason = r.is_live, r.reason
+            s.response_time_ms, s.bitrate = r.response_time_ms, r.bitrate
+            s.checked_at = r.checked_at
+        for s in streams:
+            if s.stream_type == "embed" and not s.trusted:
+                # Without a verifier, embeds are trusted as the extractor reported them.
+                s.is_live, s.reason, s.checked_at = True, "not verified", utcnow_iso()
+
+    async def _verify(self, streams: list[Stream], progress: Progress) -> None:
+        if not self.verifier_on or self.verifier is None:
+            return
+        todo = [s for s in streams if s.is_live and not s.trusted]
+        items = [(*self.verify_target(s), "embed" if s.stream_type == "embed" else "hls")
+                 for s in todo]
+        done = 0
+
+        def tick(_: Verdict) -> None:
+            nonlocal done
+            done += 1
+            progress("verify", done, len(todo))
+
+        progress("verify", 0, len(todo))
+        verdicts = await self.verifier.verify_many(items, tick)
+        for s, (url, _h, _k) in zip(todo, items, strict=True):
+            v = verdicts.get(url)
+            if v is None:
+                continue
+            s.first_frame_ms = v.elapsed_ms
+            if s.stream_type == "embed":
+                s.response_time_ms = v.elapsed_ms
+            if not v.is_playable:
+                s.is_live, s.reason = False, f"playback: {v.reason}"
+
+    async def _remember(self, streams: list[Stream]) -> None:
+        now = time.time()
+        await self.store.record_checks([
+            CheckRow(s.id, now, s.is_live, s.response_time_ms, s.first_frame_ms) for s in streams
+        ])
+        uptime = await self.store.uptime(now)
+        for s in streams:
+            s.uptime = uptime.get(s.id)
+
+    async def _replace_cache(self, streams: list[Stream], keys: list[str]) -> None:
+        by_key: dict[str, list[Stream]] = {k: [] for k in keys}
+        for s in streams:
+            by_key.setdefault(s.site_key, []).append(s)
+        for key, entry in by_key.items():
+            # An extractor that returned nothing (or failed) has its entry cleared.
+            await self.store.save_entry(key, entry)
+            if entry:
+                self.cache[key] = entry
+            else:
+                self.cache.pop(key, None)
+        self._rebuild_view()
+
+    def status(self) -> dict[str, Any]:
+        """The `/extractors` body."""
+        per = []
+        for key, state in self.states.items():
+            cached = self.cache.get(key, [])
+            per.append({
+                "site_key": key, "site_name": state.site_name,
+                "cached_streams": len(cached), "live_streams": sum(s.is_live for s in cached),
+                "last_error": state.error, "last_duration_s": state.duration_s,
+                "last_run": state.last_run,
+            })
+        run = self.last_run
+        return {
+            "extractors": per,
+            "total_cached_streams": len(self.view.all),
+            "total_live_streams": len(self.view.ranked),
+            "last_run": run.started_at if run else None,
+            "last_run_stream_count": run.stream_count if run else 0,
+            "last_run_duration_s": run.duration_s if run else None,
+            "last_run_errors": run.errors if run else {},
+            "running": self.running,
+            "verifier": {"enabled": self.verifier_on, "reason": self.verifier_reason},
+        }
