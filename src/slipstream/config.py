@@ -156,13 +156,19 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out or "-"
 
 
+def _origin(file: str, loc: tuple[int | str, ...]) -> str:
+    """Name the environment variable when the bad value came from one."""
+    var = "SLIPSTREAM_" + "__".join(str(p).upper() for p in loc[:2])
+    return f"environment {var}" if var in os.environ else file
+
+
 def build_settings(data: dict[str, Any], file: str = BUILTIN_DEFAULT) -> Settings:
     """Validate `data` (a parsed config file) with environment overrides applied."""
     try:
         settings = Settings(**data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        raise ConfigError(file, _loc(err["loc"]), err["msg"]) from None
+        raise ConfigError(_origin(file, err["loc"]), _loc(err["loc"]), err["msg"]) from None
     settings._file = file
     keys = [s.key for s in settings.sources]
     dupes = sorted({k for k in keys if keys.count(k) > 1})
