@@ -39,6 +39,9 @@ class Runtime:
     service: ExtractionService
     verifier: Verifier | None
     health: Any
+    signer: Any
+    refresher: Any
+    upstream: Any
     extras: dict[str, Any] = field(default_factory=dict)
 
 
@@ -93,6 +96,9 @@ async def open_runtime(
     """Open every long-lived part; close them in reverse on exit."""
     from slipstream.extractors.registry import build_extractors
     from slipstream.hls.health import HealthChecker
+    from slipstream.proxy.signing import Signer, load_or_create_secret
+    from slipstream.proxy.upstream import Upstream
+    from slipstream.tokens.refresher import TokenRefreshManager
 
     async with AsyncExitStack() as stack:
         guard = AddressGuard(allow_private=settings.proxy.allow_private_upstreams)
@@ -113,4 +119,8 @@ async def open_runtime(
             demo = DemoLauncher(settings, guard, ctx)
             stack.push_async_callback(demo.close)
             service.prepare = demo
-        yield Runtime(settings, guard, http, store, ctx, extractors, service, verifier, health)
+        secret = load_or_create_secret(settings.store.path, settings.server.secret)
+        refresher = TokenRefreshManager({e.key: e for e in extractors}, settings.schedule)
+        upstream = Upstream(http, refresher, settings.health.max_playlist_bytes, settings.health.timeout)
+        yield Runtime(settings, guard, http, store, ctx, extractors, service, verifier, health,
+                      Signer(secret), refresher, upstream)

@@ -103,6 +103,7 @@ class ExtractionService:
         self.running = False
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[Any] | None = None
+        self._pending: dict[str, Stream] = {}   # this run's streams, visible to the proxy while verifying
         # Awaited before each run, e.g. to start the demo origin on first use.
         self.prepare: Callable[[], Any] | None = None
 
@@ -206,6 +207,7 @@ class ExtractionService:
         if not self.verifier_on or self.verifier is None:
             return
         todo = [s for s in streams if s.is_live and not s.trusted]
+        self._pending = {s.id: s for s in todo}
         items = [(*self.verify_target(s), "embed" if s.stream_type == "embed" else "hls")
                  for s in todo]
         done = 0
@@ -216,7 +218,10 @@ class ExtractionService:
             progress("verify", done, len(todo))
 
         progress("verify", 0, len(todo))
-        verdicts = await self.verifier.verify_many(items, tick)
+        try:
+            verdicts = await self.verifier.verify_many(items, tick)
+        finally:
+            self._pending = {}
         for s, (url, _h, _k) in zip(todo, items, strict=True):
             v = verdicts.get(url)
             if v is None:
@@ -226,6 +231,10 @@ class ExtractionService:
                 s.response_time_ms = v.elapsed_ms
             if not v.is_playable:
                 s.is_live, s.reason = False, f"playback: {v.reason}"
+
+    def lookup(self, stream_id: str) -> Stream | None:
+        """A known stream by id: served now, or being verified in the current run."""
+        return self.view.by_id.get(stream_id) or self._pending.get(stream_id)
 
     async def _remember(self, streams: list[Stream]) -> None:
         now = time.time()

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from slipstream import __version__
-from slipstream.api.routes import extractors, health, streams
+from slipstream.api.routes import extractors, health, proxy, streams, watch
 from slipstream.config import Settings
 from slipstream.errors import (
     ConfigError,
@@ -22,6 +22,7 @@ from slipstream.errors import (
     UpstreamStatus,
     UpstreamTimeout,
 )
+from slipstream.models import Stream
 from slipstream.runtime import open_runtime
 from slipstream.scheduler import start_scheduler
 
@@ -38,6 +39,19 @@ async def _slipstream_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
 
 
+def proxy_target(settings: Settings) -> Callable[[Stream], tuple[str, Mapping[str, str]]]:
+    """Verify HLS through the service's own proxy, so the verified path is the watched path."""
+    host = settings.server.host
+    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    base = f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
+
+    def target(stream: Stream) -> tuple[str, Mapping[str, str]]:
+        if stream.stream_type == "embed":
+            return stream.embed_url or stream.url, stream.headers
+        return f"{base}/proxy/{stream.id}/master.m3u8?probe=1", {}
+    return target
+
+
 def create_app(settings: Settings, *, schedule: bool = True) -> FastAPI:
     """Build the app; nothing is opened until the lifespan starts."""
 
@@ -46,7 +60,8 @@ def create_app(settings: Settings, *, schedule: bool = True) -> FastAPI:
         async with open_runtime(settings) as runtime:
             app.state.runtime = runtime
             await runtime.service.load()
-            scheduler = start_scheduler(settings, runtime.service) if schedule else None
+            runtime.service.verify_target = proxy_target(settings)
+            scheduler = start_scheduler(settings, runtime.service, runtime.refresher) if schedule else None
             try:
                 yield
             finally:
@@ -61,6 +76,6 @@ def create_app(settings: Settings, *, schedule: bool = True) -> FastAPI:
     app.state.settings = settings
     app.state.tasks = set()
     app.add_exception_handler(SlipstreamError, _slipstream_error)
-    for module in (streams, extractors, health):
+    for module in (streams, watch, proxy, extractors, health):
         app.include_router(module.router)
     return app

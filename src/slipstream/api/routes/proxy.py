@@ -1,0 +1,91 @@
+"""The watching proxy: rewritten playlists, and signed segments streamed through.
+
+Players never see an upstream URL. A master is rewritten so variants point at
+`/proxy/{id}/v/{key}.m3u8` (resolved against the freshest master on every
+reload) and everything else at signed, short-lived `/proxy/{id}/s/…` URLs.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.responses import StreamingResponse
+
+from slipstream.api.deps import RuntimeDep
+from slipstream.errors import PlaylistError, UpstreamError
+from slipstream.hls.rewrite import resolve_variant, rewrite_master, rewrite_media
+from slipstream.models import Stream
+from slipstream.proxy.upstream import PASS_HEADERS, stream_body
+from slipstream.runtime import Runtime
+
+router = APIRouter(prefix="/proxy", tags=["proxy"])
+
+M3U8 = "application/vnd.apple.mpegurl"
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Content-Length, Content-Range"}
+PLAYLIST_HEADERS = {**CORS, "Cache-Control": "no-store"}
+
+
+def _known(rt: Runtime, stream_id: str) -> Stream:
+    stream = rt.service.lookup(stream_id) or rt.refresher.watched_stream(stream_id)
+    if stream is None or stream.stream_type != "m3u8":
+        raise HTTPException(404, f"no HLS stream with id {stream_id}")
+    return stream
+
+
+def _is_master(text: str) -> bool:
+    return "#EXT-X-STREAM-INF" in text
+
+
+def _playlist(body: str) -> Response:
+    return Response(body, media_type=M3U8, headers=PLAYLIST_HEADERS)
+
+
+@router.get("/{stream_id}/master.m3u8")
+async def master(stream_id: str, request: Request, rt: RuntimeDep) -> Response:
+    """The stream's master (or media) playlist, every URI rewritten through the proxy."""
+    stream = _known(rt, stream_id)
+    if request.query_params.get("probe") != "1":  # the verifier's probes don't count as watching
+        rt.refresher.watch(stream)
+    fetched = await rt.upstream.master(stream, fresh=True)
+    rewrite = rewrite_master if _is_master(fetched.text) else rewrite_media
+    return _playlist(rewrite(fetched.text, fetched.url, stream_id, rt.signer))
+
+
+@router.get("/{stream_id}/v/{key}.m3u8")
+async def variant(stream_id: str, key: str, rt: RuntimeDep) -> Response:
+    """A variant, resolved against the freshest master, so refreshed tokens reach the player."""
+    stream = _known(rt, stream_id)
+    rt.refresher.touch(stream_id)
+    for attempt in (0, 1):
+        fetched = await rt.upstream.master(stream, fresh=attempt > 0)
+        try:
+            url = resolve_variant(fetched.text, fetched.url, key)
+        except PlaylistError:
+            raise HTTPException(404, f"no variant {key} in the current master") from None
+        try:
+            media = await rt.upstream.fetch_text(url, rt.upstream.headers(stream))
+            return _playlist(rewrite_media(media.text, media.url, stream_id, rt.signer))
+        except UpstreamError as exc:
+            status = getattr(exc, "status", None)
+            if attempt or status not in (401, 403, 410) or rt.refresher.get(stream_id) is None:
+                raise
+            await rt.refresher.refresh_now(stream_id)
+    raise AssertionError("unreachable")
+
+
+@router.get("/{stream_id}/s/{name}")
+async def signed(stream_id: str, name: str, request: Request, rt: RuntimeDep) -> Response:
+    """A segment, key, init section or nested playlist behind a signed, expiring URL."""
+    token, _, ext = name.rpartition(".")
+    upstream_url = rt.signer.verify(stream_id, token or name)  # ProxyDenied -> 403
+    stream = _known(rt, stream_id)
+    rt.refresher.touch(stream_id)
+    if ext == "m3u8":
+        media = await rt.upstream.fetch_text(upstream_url, rt.upstream.headers(stream))
+        return _playlist(rewrite_media(media.text, media.url, stream_id, rt.signer))
+    resp = await rt.upstream.open_segment(upstream_url, stream, request.headers.get("range"))
+    if resp.status >= 400:
+        resp.release()
+        status = resp.status if resp.status in (403, 404, 410, 416) else 502
+        return Response(status_code=status, headers=CORS)
+    headers = {k: v for k in PASS_HEADERS if (v := resp.headers.get(k)) is not None}
+    return StreamingResponse(stream_body(resp), status_code=resp.status, headers={**headers, **CORS})
