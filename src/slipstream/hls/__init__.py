@@ -1,0 +1,1 @@
+"""HLS: playlist parsing and segment sniffing (pure), the structural health check (I/O)."""
