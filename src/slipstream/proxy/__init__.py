@@ -1,0 +1,1 @@
+"""The watching proxy: signed proxy URLs (pure) and the upstream side of the proxy routes."""

@@ -1,0 +1,1 @@
+"""CDN tokens: reading their expiry from URLs (pure) and refreshing watched streams."""
