@@ -161,17 +161,6 @@ def _build_entry(line: str, number: int, p: _Pending, result: M3UParseResult, ba
                     tvg_name=name, logo=p.attrs.get("tvg-logo") or None, headers=headers)
 
 
-def _add_entry(line: str, number: int, p: _Pending, result: M3UParseResult, base: str | None
-               ) -> None:
-    if p.error:
-        result.skipped.append(M3USkip(p.line or number, p.error))
-        return
-    try:
-        result.entries.append(_build_entry(line, number, p, result, base))
-    except ValueError as exc:
-        result.skipped.append(M3USkip(number, str(exc)))
-
-
 def _title_from_url(url: str) -> str:
     name = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1].removesuffix(".m3u8")
     return name or urlsplit(url).hostname or url
@@ -189,32 +178,60 @@ def _check_is_m3u(lines: list[str]) -> None:
         raise PlaylistError(f"not an M3U playlist (starts with {first[:40]!r})")
 
 
+def _read_extgrp(body: str, pending: _Pending) -> None:
+    pending.group = body.strip() or None
+
+
+# Directives that add to the entry being read; #EXTINF and URLs are handled by _Reader.
+_DIRECTIVES = {"#EXTGRP:": _read_extgrp, "#EXTVLCOPT:": _read_vlcopt, "#EXTHTTP:": _read_exthttp}
+
+
+class _Reader:
+    """Feeds lines one at a time; what precedes a URL line belongs to that URL."""
+
+    def __init__(self, base_url: str | None) -> None:
+        self.result, self.pending, self.base_url = M3UParseResult(), _Pending(), base_url
+
+    def feed(self, number: int, line: str) -> None:
+        upper = line.upper()
+        if upper.startswith("#EXTM3U"):
+            self.result.attributes.update(parse_attributes(line[7:])[0])
+        elif upper.startswith("#EXTINF:"):
+            self.close_dangling()
+            self.pending.line = number
+            _read_extinf(line[8:], self.pending)
+        elif prefix := next((p for p in _DIRECTIVES if upper.startswith(p)), None):
+            _DIRECTIVES[prefix](line[len(prefix):], self.pending)
+        elif line and not line.startswith("#"):
+            self.add_entry(number, line)
+            self.pending = _Pending()
+
+    def add_entry(self, number: int, line: str) -> None:
+        if self.pending.error:
+            self.result.skipped.append(M3USkip(self.pending.line, self.pending.error))
+            return
+        try:
+            entry = _build_entry(line, number, self.pending, self.result, self.base_url)
+        except ValueError as exc:
+            self.result.skipped.append(M3USkip(number, str(exc)))
+        else:
+            self.result.entries.append(entry)
+
+    def close_dangling(self) -> None:
+        """An #EXTINF still waiting for its URL never gets one."""
+        if self.pending.extinf:
+            self.result.skipped.append(M3USkip(self.pending.line, "#EXTINF with no URL after it"))
+            self.pending = _Pending()
+
+
 def parse_m3u(text: str, base_url: str | None = None) -> M3UParseResult:
     """Read an extended M3U playlist; unreadable entries are skipped, never the whole list."""
     if "\x00" in text:
         raise PlaylistError("not an M3U playlist (binary data)")
     lines = [line.strip() for line in text.lstrip("\ufeff").splitlines()]
     _check_is_m3u(lines)
-    result, pending = M3UParseResult(), _Pending()
+    reader = _Reader(base_url)
     for number, line in enumerate(lines, 1):
-        upper = line.upper()
-        if upper.startswith("#EXTM3U"):
-            result.attributes.update(parse_attributes(line[7:])[0])
-        elif upper.startswith("#EXTINF:"):
-            if pending.extinf:
-                result.skipped.append(M3USkip(pending.line, "#EXTINF with no URL after it"))
-                pending = _Pending()
-            pending.line = number
-            _read_extinf(line[8:], pending)
-        elif upper.startswith("#EXTGRP:"):
-            pending.group = line[8:].strip() or None
-        elif upper.startswith("#EXTVLCOPT:"):
-            _read_vlcopt(line[11:], pending)
-        elif upper.startswith("#EXTHTTP:"):
-            _read_exthttp(line[9:], pending)
-        elif line and not line.startswith("#"):
-            _add_entry(line, number, pending, result, base_url)
-            pending = _Pending()
-    if pending.extinf:
-        result.skipped.append(M3USkip(pending.line, "#EXTINF with no URL after it"))
-    return result
+        reader.feed(number, line)
+    reader.close_dangling()
+    return reader.result
