@@ -203,14 +203,14 @@ def _iv(value: str | None) -> bytes | None:
         return None
     digits = value.strip()[2:] if value.strip().lower().startswith("0x") else value.strip()
     if not digits or len(digits) > 32 or not re.fullmatch(r"[0-9a-fA-F]+", digits):
-        raise PlaylistError(f"bad IV {value!r}")
+        raise PlaylistError(f"bad playlist: bad IV {value!r}")
     return bytes.fromhex(digits.rjust(32, "0"))
 
 
 def pick_variant(master: MasterPlaylist, prefer: Literal["highest", "lowest"] = "highest") -> Variant:
     """The variant to test: the highest (or lowest) BANDWIDTH; the first one wins ties."""
     if not master.variants:
-        raise PlaylistError("master playlist has no variants")
+        raise PlaylistError("no variants")
     if prefer == "lowest":
         return min(master.variants, key=lambda v: v.bandwidth)
     return max(master.variants, key=lambda v: v.bandwidth)
