@@ -1,0 +1,312 @@
+"""The local HLS origin for tests: real H.264/AAC live HLS on 127.0.0.1 with faults on demand.
+
+Built on the demo origin's HlsSite (src/slipstream/demo/origin.py); it runs in its own
+thread and event loop, so sync tests, subprocesses and async tests on any loop can use it.
+Get it from the `origin` fixture (tests/conftest.py); `origin.url(path)` makes absolute URLs.
+
+Streams (`mode` is `live`, `vod` or `broken`; one loop is `origin.loop` segments of 2 s):
+
+| path | what |
+|---|---|
+| /live/master.m3u8 | master: ts360 (640x360) + ts234 (416x234), TS, muxed AAC |
+| /live/master-audio.m3u8 | master: video-only TS variant + EXT-X-MEDIA TYPE=AUDIO (URI: packed .aac) |
+| /live/master-fmp4.m3u8 | master: one fMP4 variant |
+| /live/master-hevc.m3u8 | master: HEVC TS + H.264 TS variants (404 when ffmpeg has no libx265) |
+| /live/master-aes.m3u8 | master: one AES-128 variant |
+| /live/{r}/index.m3u8 | live media playlist: 6 segments, sequence = floor(elapsed / 2 s), |
+|   | EXT-X-DISCONTINUITY at each wrap of the loop. r = ts360, ts234, video360 (no audio), |
+|   | fmp4 (EXT-X-MAP), audio (packed .aac), aes (EXT-X-KEY AES-128 + IV), hevc |
+| /live/{r}/{k}.ts .m4s .aac, /live/fmp4/init.mp4, /live/aes/key.key | segments (Range supported), init, key |
+| /vod/... | the same as VOD: whole loop, PLAYLIST-TYPE:VOD, EXT-X-ENDLIST |
+| /broken/{r}/index.m3u8 | live playlist whose segments all answer 404 |
+| /many/{i}/index.m3u8 | i = any integer: distinct live ts360 streams (segments /many/{i}/{k}.ts) |
+| /huge/{mb}.m3u8 | a media playlist of `mb` MB streamed in chunks (never built in memory) |
+| /tokens/{ttl}.m3u | an M3U whose entries carry tokens valid `ttl` s, fresh on every fetch |
+| any path given to `origin.serve_text(path, body, content_type)` | that body |
+
+Faults are path prefixes (`~name` or `~name=value`), combinable, and apply to
+everything below them, since playlists use relative URIs; e.g. `/~delay=500/~stale/live/ts360/index.m3u8`.
+
+| prefix | effect |
+|---|---|
+| ~stale | live media sequence frozen at 0 (plus any ~shift) |
+| ~shift=N | live window moved N segments ahead (~shift=21 straddles the loop's wrap) |
+| ~seg404 | segments, init and key answer 404; playlists are fine |
+| ~garbage | segments answer random bytes (right extension and Content-Type) |
+| ~html | every .m3u8 answers an HTML page (200 text/html) |
+| ~delay=MS | every response waits MS milliseconds first |
+| ~status=N | every response is an empty HTTP N |
+| ~redirect=N | N 302 redirects before the real response |
+| ~loop | 302 redirects forever (alternating ~loop and ~loop=1) |
+| ~referer | 403 unless `Referer: origin.REFERER` is sent |
+| ~ua | 403 unless `User-Agent: origin.USER_AGENT` is sent |
+| ~token | 403 unless the query carries a valid, unexpired `exp`/`sig` token (token_url); |
+|   | every URI in its playlists carries the request's token, so segments expire too |
+| ~id=X | no effect: makes a distinct URL (e.g. to kill just that one) |
+
+Runtime switches (reset after every test by tests/conftest.py): `kill(prefix)` / `revive(prefix)`
+(404 for request paths starting with prefix), `set_latency(seconds)` (added to every response).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from slipstream.demo.media import CONTENT_TYPES, MediaSet
+from slipstream.demo.origin import HlsSite
+
+REFERER = "http://referer.test/watch"
+USER_AGENT = "SlipstreamTestPlayer/1.0"
+_HTML = "<!doctype html><html><head><title>Not a playlist</title></head><body>nope</body></html>"
+_MEDIA_EXTS = tuple(CONTENT_TYPES) + (".key",)
+
+
+@dataclass
+class Mods:
+    """The fault prefixes of one request."""
+
+    flags: set[str] = field(default_factory=set)
+    values: dict[str, str] = field(default_factory=dict)
+
+    def int(self, name: str) -> int:
+        """A numeric prefix's value, 0 when absent."""
+        return int(self.values.get(name, "0"))
+
+
+def split_mods(parts: list[str]) -> tuple[Mods, list[str]]:
+    """Leading `~name[=value]` path parts as Mods, and the rest of the path."""
+    mods = Mods()
+    while parts and parts[0].startswith("~"):
+        name, eq, value = parts.pop(0)[1:].partition("=")
+        if name not in _KNOWN_MODS:
+            raise web.HTTPBadRequest(text=f"unknown fault prefix ~{name}")
+        if eq:
+            mods.values[name] = value
+        else:
+            mods.flags.add(name)
+    return mods, parts
+
+
+_KNOWN_MODS = {"stale", "shift", "seg404", "garbage", "html", "delay", "status", "redirect", "loop",
+               "referer", "ua", "token", "id"}
+
+
+class OriginState:
+    """What tests switch at runtime, and the token secret."""
+
+    def __init__(self) -> None:
+        self.killed: set[str] = set()
+        self.latency = 0.0
+        self.texts: dict[str, tuple[bytes, str]] = {}
+        self.paths: list[str] = []
+        self.secret = os.urandom(16)
+
+    def sign(self, exp: int) -> str:
+        """The token signature for an expiry time."""
+        return hmac.new(self.secret, str(exp).encode(), hashlib.sha256).hexdigest()[:16]
+
+    def token_query(self, ttl: float) -> str:
+        """`?exp=..&sig=..` valid for `ttl` seconds from now."""
+        exp = int(time.time() + ttl)
+        return f"?exp={exp}&sig={self.sign(exp)}"
+
+    def token_ok(self, query: dict[str, str]) -> bool:
+        """Whether a request's exp/sig token is genuine and unexpired."""
+        exp = query.get("exp", "")
+        return exp.isdigit() and hmac.compare_digest(query.get("sig", ""), self.sign(int(exp))) \
+            and int(exp) > time.time()
+
+
+def _redirect(request: web.Request, old: str, new: str | None) -> web.HTTPFound:
+    parts = request.path.split("/")
+    index = parts.index(old)
+    parts[index:index + 1] = [new] if new else []
+    query = f"?{request.query_string}" if request.query_string else ""
+    return web.HTTPFound("/".join(parts) + query)
+
+
+def _guard(request: web.Request, mods: Mods, state: OriginState) -> None:
+    """Raise the fault response a request's prefixes and the runtime switches call for."""
+    if any(request.path.startswith(prefix) for prefix in state.killed):
+        raise web.HTTPNotFound(text="killed")
+    if "loop" in mods.flags or "loop" in mods.values:
+        if "loop" in mods.flags:
+            raise _redirect(request, "~loop", "~loop=1")
+        raise _redirect(request, "~loop=1", "~loop")
+    if mods.int("redirect") > 0:
+        left = mods.int("redirect") - 1
+        raise _redirect(request, f"~redirect={mods.int('redirect')}", f"~redirect={left}" if left else None)
+    if "referer" in mods.flags and request.headers.get("Referer") != REFERER:
+        raise web.HTTPForbidden(text="referer required")
+    if "ua" in mods.flags and request.headers.get("User-Agent") != USER_AGENT:
+        raise web.HTTPForbidden(text="user agent required")
+    if "token" in mods.flags and not state.token_ok(dict(request.query)):
+        raise web.HTTPForbidden(text="token missing, bad or expired")
+
+
+def _media_fault(rest: list[str], mods: Mods) -> web.StreamResponse | None:
+    """The 404 or garbage answer for a segment under ~seg404 / ~garbage."""
+    name = rest[-1] if rest else ""
+    if not name.endswith(_MEDIA_EXTS):
+        return None
+    if "seg404" in mods.flags:
+        raise web.HTTPNotFound(text="segment gone")
+    if "garbage" in mods.flags and not name.endswith(".key"):
+        body = b"\x13\x37" + random.Random(name).randbytes(64 * 1024)
+        ext = name[name.rfind("."):]
+        return web.Response(body=body, content_type=CONTENT_TYPES[ext])
+    return None
+
+
+async def _huge(request: web.Request, megabytes: int) -> web.StreamResponse:
+    """A valid-looking media playlist of `megabytes` MB, written chunk by chunk."""
+    resp = web.StreamResponse(headers={"Content-Type": "application/vnd.apple.mpegurl"})
+    await resp.prepare(request)
+    await resp.write(b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n")
+    sent, k = 0, 0
+    while sent < megabytes * 1024 * 1024:
+        chunk = "".join(f"#EXTINF:2.000,\n{i}.ts\n" for i in range(k, k + 2000)).encode()
+        await resp.write(chunk)
+        sent, k = sent + len(chunk), k + 2000
+    await resp.write_eof()
+    return resp
+
+
+def _token_list(request: web.Request, state: OriginState, ttl: float) -> web.Response:
+    """An M3U of tokenised channels whose tokens are fresh on every fetch."""
+    base = f"http://{request.host}/~token"
+    lines = ["#EXTM3U"]
+    for title, path in (("Token live TS (360p)", "/live/ts360/index.m3u8"),
+                        ("Token master", "/live/master.m3u8"),
+                        ("Token live fMP4 (360p)", "/live/fmp4/index.m3u8")):
+        lines += [f'#EXTINF:-1 group-title="Token",{title}', base + path + state.token_query(ttl)]
+    return web.Response(text="\n".join(lines) + "\n", content_type="audio/x-mpegurl")
+
+
+class TestOrigin:
+    """The test origin server, running in a background thread with its own event loop."""
+
+    __test__ = False  # not a pytest test class
+    REFERER = REFERER
+    USER_AGENT = USER_AGENT
+
+    def __init__(self, media: MediaSet) -> None:
+        self.media = media
+        self.site = HlsSite(media)
+        self.state = OriginState()
+        self.base_url = ""
+        self._loop = asyncio.new_event_loop()
+        self._runner: web.AppRunner | None = None
+        self._thread = threading.Thread(target=self._loop.run_forever, name="test-origin", daemon=True)
+
+    @property
+    def loop(self) -> int:
+        """Segments in one media loop."""
+        return self.site.loop
+
+    def start(self) -> TestOrigin:
+        """Bind 127.0.0.1 on a free port and serve from the background thread."""
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
+        self.base_url = future.result(timeout=30)
+        return self
+
+    async def _start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        return f"http://127.0.0.1:{self._runner.addresses[0][1]}"
+
+    def close(self) -> None:
+        """Stop serving and end the thread."""
+        if self._runner is not None:
+            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=30)
+
+    # --- what tests call -------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """The absolute URL of `path` (which starts with /)."""
+        return self.base_url + path
+
+    def token_url(self, path: str, ttl: float = 30.0) -> str:
+        """The URL of `path` behind ~token, with a token valid for `ttl` seconds."""
+        return self.url("/~token" + path) + self.state.token_query(ttl)
+
+    def serve_text(self, path: str, body: str | bytes, content_type: str = "text/plain") -> str:
+        """Serve `body` at `path` from now on; returns its URL."""
+        data = body.encode() if isinstance(body, str) else body
+        self.state.texts[path] = (data, content_type)
+        return self.url(path)
+
+    def kill(self, prefix: str) -> None:
+        """Answer 404 to every request whose path starts with `prefix`, until revived."""
+        self.state.killed.add(prefix)
+
+    def revive(self, prefix: str) -> None:
+        """Undo `kill(prefix)`."""
+        self.state.killed.discard(prefix)
+
+    def set_latency(self, seconds: float) -> None:
+        """Delay every response by `seconds` (for benchmarks)."""
+        self.state.latency = seconds
+
+    def hits(self, prefix: str = "/") -> int:
+        """How many requests had a path starting with `prefix`."""
+        return sum(1 for path in list(self.state.paths) if path.startswith(prefix))
+
+    def reset(self) -> None:
+        """Clear per-test switches: killed paths and latency (served texts stay)."""
+        self.state.killed.clear()
+        self.state.latency = 0.0
+
+    # --- serving ---------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        self.state.paths.append(request.path)
+        mods, rest = split_mods(request.path.strip("/").split("/"))
+        delay = self.state.latency + mods.int("delay") / 1000
+        if delay:
+            await asyncio.sleep(delay)
+        _guard(request, mods, self.state)
+        text = self.state.texts.get(request.path)
+        if text is not None:
+            return web.Response(body=text[0], headers={"Content-Type": text[1]})
+        if mods.int("status"):
+            return web.Response(status=mods.int("status"), text=f"status {mods.int('status')} on request")
+        return await self._route(request, mods, rest)
+
+    async def _route(self, request: web.Request, mods: Mods, rest: list[str]) -> web.StreamResponse:
+        special = await self._special(request, rest)
+        if special is not None:
+            return special
+        if rest[:1] == ["many"] and len(rest) == 3 and rest[1].isdigit():
+            rest = ["live", "ts360", rest[2]]
+        if "html" in mods.flags and rest[-1].endswith(".m3u8"):
+            return web.Response(text=_HTML, content_type="text/html")
+        fault = _media_fault(rest, mods)
+        if fault is not None:
+            return fault
+        query = f"?{request.query_string}" if "token" in mods.flags else ""
+        return self.site.respond(rest, stale="stale" in mods.flags, shift=mods.int("shift"), query=query)
+
+    async def _special(self, request: web.Request, rest: list[str]) -> web.StreamResponse | None:
+        if len(rest) != 2:
+            return None
+        if rest[0] == "huge" and rest[1].removesuffix(".m3u8").isdigit():
+            return await _huge(request, int(rest[1].removesuffix(".m3u8")))
+        if rest[0] == "tokens" and rest[1].removesuffix(".m3u").isdigit():
+            return _token_list(request, self.state, int(rest[1].removesuffix(".m3u")))
+        return None
