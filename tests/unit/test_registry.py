@@ -87,6 +87,7 @@ def test_builtin_types() -> None:
     assert types["m3u"] is M3UExtractor
     assert types["curated"] is CuratedExtractor
     assert types["page"] is PageExtractor
+    assert types["demo"].site_key == "demo"
     assert CuratedExtractor.trusted and not M3UExtractor.trusted
 
 

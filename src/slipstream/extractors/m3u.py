@@ -35,7 +35,11 @@ _MAX_LOGGED_SKIPS = 10
 
 
 class M3UOptions(BaseModel):
-    """`[[sources]]` keys of an m3u source; `groups` and `titles` match case-insensitively."""
+    """`[[sources]]` keys of an m3u source.
+
+    `groups` match group titles and `titles` (a regex) the titles as the playlist
+    writes them ("Main feed (1080p)"), both case-insensitively.
+    """
 
     model_config = ConfigDict(extra="forbid")
     url: str | None = None
@@ -94,7 +98,7 @@ class M3UExtractor(Extractor):
         if groups and not groups & entry_groups:
             return False
         pattern = self.options.titles
-        return pattern is None or re.search(pattern, entry.title, re.IGNORECASE) is not None
+        return pattern is None or re.search(pattern, entry.raw_title, re.IGNORECASE) is not None
 
     def _to_stream(self, entry: M3UEntry) -> Stream:
         headers = {**canonical_headers(self.options.headers), **entry.headers}

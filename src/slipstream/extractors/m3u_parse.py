@@ -35,8 +35,9 @@ class M3UEntry:
     """One playable entry of a playlist."""
 
     url: str
-    title: str
+    title: str               # cleaned: quality and availability flags cut
     line: int
+    raw_title: str = ""      # as the playlist wrote it (what the `titles` filter matches)
     stream_type: StreamType = "m3u8"
     quality: str | None = None
     group: str | None = None
@@ -153,12 +154,15 @@ def _build_entry(line: str, number: int, p: _Pending, result: M3UParseResult, ba
     headers = {**_playlist_headers(result.attributes), **_playlist_headers(p.attrs),
                **p.vlc_headers, **p.http_headers, **kodi_headers}
     name = p.attrs.get("tvg-name") or None
-    title, quality = split_quality(p.title or name or _title_from_url(url))
+    raw_title = p.title or name or _title_from_url(url)
+    title, quality = split_quality(raw_title)
     path = urlsplit(url).path.lower()
     kind: StreamType = "embed" if path.endswith((".html", ".htm")) else "m3u8"
-    return M3UEntry(url=url, title=title, line=number, stream_type=kind, quality=quality,
-                    group=p.attrs.get("group-title") or p.group, tvg_id=p.attrs.get("tvg-id") or None,
-                    tvg_name=name, logo=p.attrs.get("tvg-logo") or None, headers=headers)
+    attrs = p.attrs
+    return M3UEntry(url=url, title=title, line=number, raw_title=raw_title, stream_type=kind,
+                    quality=quality, group=attrs.get("group-title") or p.group,
+                    tvg_id=attrs.get("tvg-id") or None, tvg_name=name,
+                    logo=attrs.get("tvg-logo") or None, headers=headers)
 
 
 def _title_from_url(url: str) -> str:

@@ -21,6 +21,7 @@ from slipstream.config import Settings, SourceSettings
 from slipstream.errors import ConfigError
 from slipstream.extractors.base import Extractor, ExtractorContext
 from slipstream.extractors.curated import CuratedExtractor
+from slipstream.extractors.demo import DemoExtractor
 from slipstream.extractors.m3u import M3UExtractor
 from slipstream.extractors.page import PageExtractor
 from slipstream.models import Stream
@@ -33,18 +34,8 @@ ENTRY_POINT_GROUP = "slipstream.extractors"
 
 def builtin_types() -> dict[str, type[Extractor]]:
     """The extractors shipped with slipstream, by `type` name."""
-    types: dict[str, type[Extractor]] = {
-        "m3u": M3UExtractor, "curated": CuratedExtractor, "page": PageExtractor,
-    }
-    try:
-        from slipstream.extractors.demo import DemoExtractor
-    except ModuleNotFoundError as exc:
-        if exc.name != "slipstream.extractors.demo":
-            raise
-        log.debug("demo extractor not available")
-    else:
-        types["demo"] = DemoExtractor
-    return types
+    return {"m3u": M3UExtractor, "curated": CuratedExtractor, "page": PageExtractor,
+            "demo": DemoExtractor}
 
 
 def _load_entry_point(ep: importlib.metadata.EntryPoint) -> type[Extractor] | None:
