@@ -115,11 +115,22 @@ class _Rewriter:
     def _tag_line(self, body: str, name: str, rest: str) -> str | None:
         if name in _DROPPED_TAGS:
             return None
+        if name == "EXT-X-DEFINE":
+            return self._define_line(body, rest)
         if name == "EXT-X-MAP":
             self.fmp4 = True
         role = (_MASTER_ROLES if self.master else _MEDIA_ROLES).get(name)
-        if role is None:
+        return body if role is None else self._uri_tag(body, rest, role)
+
+    def _define_line(self, body: str, rest: str) -> str:
+        """Pin a QUERYPARAM variable to its value: proxy URLs lack the upstream query (§4.4.2.3)."""
+        name = parse_attributes(rest)[0].get("QUERYPARAM", "")
+        value = self.defines.get(name)
+        if value is None or '"' in value or "\r" in value or "\n" in value:
             return body
+        return f'#EXT-X-DEFINE:NAME="{name}",VALUE="{value}"'
+
+    def _uri_tag(self, body: str, rest: str, role: str) -> str | None:
         attrs, span = parse_attributes(rest)
         url = resolve_uri(attrs["URI"], self.base_url, self.defines) if span else None
         if url is None:

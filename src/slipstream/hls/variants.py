@@ -8,6 +8,7 @@ tokenised or re-ordered master is found again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Mapping
@@ -21,6 +22,8 @@ IFRAME_INF = "EXT-X-I-FRAME-STREAM-INF"
 MEDIA = "EXT-X-MEDIA"
 
 _ATTR = re.compile(r'(?:^|,)\s*([A-Za-z0-9-]+)\s*=\s*("[^"\r\n]*"|[^,]*)')
+# A relative path (with query) that urljoin would just append to the base directory.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_~-][^:/?#;\t]*(?:/[^/?#;\t]+)*(?:\?[^#\t]+)?\Z")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _VARIABLE = re.compile(r"\{\$([A-Za-z0-9_-]+)\}")
 _KEY = re.compile(r"^([a-z]?)(\d{1,6})-([0-9a-fx-]{1,40})$")
@@ -134,7 +137,11 @@ def defined_variables(lines: list[tuple[str, str]], base_url: str) -> dict[str, 
 
 def resolve_uri(uri: str, base_url: str, defines: Mapping[str, str]) -> str | None:
     """The absolute http(s) URL of `uri`, or None for data:, skd:// and other schemes."""
-    uri = _VARIABLE.sub(lambda m: defines.get(m.group(1), m.group(0)), uri.strip())
+    uri = uri.strip()
+    if "{$" in uri:
+        uri = _VARIABLE.sub(lambda m: defines.get(m.group(1), m.group(0)), uri)
+    if _PLAIN_NAME.match(uri) and "/." not in uri:
+        return _directory(base_url) + uri  # what urljoin gives, at a fifth of its cost
     if not uri or (_SCHEME.match(uri) and not uri.lower().startswith(("http:", "https:"))):
         return None
     try:
@@ -144,9 +151,15 @@ def resolve_uri(uri: str, base_url: str, defines: Mapping[str, str]) -> str | No
     return url if url.lower().startswith(("http://", "https://")) else None
 
 
+@functools.lru_cache(maxsize=64)
+def _directory(base_url: str) -> str:
+    """The base URL up to the last slash of its path: where a plain relative name lands."""
+    return urljoin(base_url, "x")[:-1]
+
+
 def is_uri_line(body: str) -> bool:
     """True for a line that names a URI (not blank, not a tag or comment)."""
-    stripped = body.strip()
+    stripped = body.strip().lstrip("\ufeff")  # a BOM before #EXTM3U is no URI
     return bool(stripped) and not stripped.startswith("#")
 
 

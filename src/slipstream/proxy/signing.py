@@ -26,7 +26,7 @@ import time
 import zlib
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from slipstream.errors import ConfigError, ProxyDenied
 
@@ -63,7 +63,8 @@ MEDIA_EXTENSIONS = frozenset(
 
 def url_extension(url: str, default: str) -> str:
     """The upstream path's own extension when players know it, else `default` (no dot)."""
-    name = urlsplit(url).path.rpartition("/")[2]
+    path = url.partition("?")[0].partition("#")[0]
+    name = path.partition("://")[2].partition("/")[2].rpartition("/")[2] if "://" in path else ""
     ext = name.rpartition(".")[2].lower() if "." in name else ""
     return ext if ext in MEDIA_EXTENSIONS else default
 
@@ -77,9 +78,12 @@ def _b64decode(text: str) -> bytes:
     if not _TOKEN_CHARS.fullmatch(text):
         raise ProxyDenied("malformed")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError) as exc:
         raise ProxyDenied("malformed") from exc
+    if _b64encode(raw) != text:  # stray low bits in the last character: one token, one spelling
+        raise ProxyDenied("malformed")
+    return raw
 
 
 def _deflate(data: bytes) -> bytes:
