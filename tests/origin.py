@@ -22,7 +22,7 @@ Streams (`mode` is `live`, `vod` or `broken`; one loop is `origin.loop` segments
 | /many/{i}/index.m3u8 | i = any integer: distinct live ts360 streams (segments /many/{i}/{k}.ts) |
 | /huge/{mb}.m3u8 | a media playlist of `mb` MB streamed in chunks (never built in memory) |
 | /tokens/{ttl}.m3u | an M3U whose entries carry tokens valid `ttl` s, fresh on every fetch |
-| any path given to `origin.serve_text(path, body, content_type)` | that body |
+| any path given to `origin.serve_text(path, body, content_type)` | that body (also below fault prefixes) |
 
 Faults are path prefixes (`~name` or `~name=value`), combinable, and apply to
 everything below them, since playlists use relative URIs; e.g. `/~delay=500/~stale/live/ts360/index.m3u8`.
@@ -281,11 +281,12 @@ class TestOrigin:
         if delay:
             await asyncio.sleep(delay)
         _guard(request, mods, self.state)
-        text = self.state.texts.get(request.path)
-        if text is not None:
-            return web.Response(body=text[0], headers={"Content-Type": text[1]})
         if mods.int("status"):
             return web.Response(status=mods.int("status"), text=f"status {mods.int('status')} on request")
+        # Served texts answer under fault prefixes too: by full path, else by the path without them.
+        text = self.state.texts.get(request.path) or self.state.texts.get("/" + "/".join(rest))
+        if text is not None:
+            return web.Response(body=text[0], headers={"Content-Type": text[1]})
         return await self._route(request, mods, rest)
 
     async def _route(self, request: web.Request, mods: Mods, rest: list[str]) -> web.StreamResponse:
