@@ -18,14 +18,10 @@ from urllib.parse import urlsplit
 from slipstream.config import ScheduleSettings
 from slipstream.extractors.base import Extractor
 from slipstream.models import ActiveStream, Stream, utcnow_iso
-from slipstream.tokens.expiry import token_expiry
+from slipstream.tokens.expiry import refresh_due
 from slipstream.urls import strip_query
 
 log = logging.getLogger(__name__)
-
-# Refresh this share of a token's remaining lifetime before it expires, within bounds.
-_MARGIN_SHARE, _MARGIN_MIN, _MARGIN_MAX = 0.25, 2.0, 60.0
-
 
 def match_fresh(old: Stream, current_url: str, fresh: list[Stream]) -> Stream | None:
     """The fresh stream that is `old`: same quality+title, else same host+path, else the only one."""
@@ -43,15 +39,6 @@ def match_fresh(old: Stream, current_url: str, fresh: list[Stream]) -> Stream | 
 def _host_path(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     return (parts.hostname or "").lower(), parts.path
-
-
-def next_refresh(url: str, now: float, refresh_every: float) -> float:
-    """When `url` should be refreshed: shortly before its token expires, else after refresh_every."""
-    expiry = token_expiry(url)
-    if expiry is None or expiry <= now:
-        return now + refresh_every if expiry is None else now
-    margin = min(max((expiry - now) * _MARGIN_SHARE, _MARGIN_MIN), _MARGIN_MAX)
-    return min(expiry - margin, now + refresh_every)
 
 
 @dataclass
@@ -81,7 +68,7 @@ class TokenRefreshManager:
             existing.last_traffic = now
             return existing.active
         active = ActiveStream(stream.id, stream.site_key, stream.url, stream.url)
-        self._watches[stream.id] = _Watch(active, replace(stream), next_refresh(stream.url, now,
+        self._watches[stream.id] = _Watch(active, replace(stream), refresh_due(stream.url, now,
                                           self.schedule.refresh_every), now)
         log.info("watching %s (%s)", stream.id, strip_query(stream.url))
         return active
@@ -185,6 +172,6 @@ class TokenRefreshManager:
         active.current_url, active.last_error = found.url, None
         active.last_refreshed, active.refresh_count = utcnow_iso(), active.refresh_count + 1
         watch.stream.headers = found.headers or watch.stream.headers
-        watch.due_at = next_refresh(found.url, now, self.schedule.refresh_every)
+        watch.due_at = refresh_due(found.url, now, self.schedule.refresh_every)
         log.info("refreshed %s: %s (refresh #%d)", active.stream_id, strip_query(found.url),
                  active.refresh_count)

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from slipstream.api.deps import RuntimeDep
 from slipstream.errors import PlaylistError, UpstreamError
-from slipstream.hls.rewrite import resolve_variant, rewrite_master, rewrite_media
+from slipstream.hls.rewrite import resolve_variant, rewrite_master, rewrite_media, variants
 from slipstream.models import Stream
 from slipstream.proxy.upstream import PASS_HEADERS, stream_body
 from slipstream.runtime import Runtime
@@ -63,7 +63,9 @@ async def variant(stream_id: str, key: str, rt: RuntimeDep) -> Response:
             raise HTTPException(404, f"no variant {key} in the current master") from None
         try:
             media = await rt.upstream.fetch_text(url, rt.upstream.headers(stream))
-            return _playlist(rewrite_media(media.text, media.url, stream_id, rt.signer))
+            renditions = variants(fetched.text, fetched.url)
+            return _playlist(rewrite_media(media.text, media.url, stream_id, rt.signer,
+                                           renditions=renditions))
         except UpstreamError as exc:
             status = getattr(exc, "status", None)
             if attempt or status not in (401, 403, 410) or rt.refresher.get(stream_id) is None:
