@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,18 @@ def test_bad_options_are_refused(options: dict[str, object], field: str) -> None
     with pytest.raises(ValidationError) as info:
         PageOptions(**options)
     assert info.value.errors()[0]["loc"][0] == field
+
+
+@pytest.mark.parametrize(("hostile", "still_found"), [
+    ('<img src="data:image/png;base64,' + "ab//cd+/" * 500_000 + '">', True),
+    ("/" * 4_000_000, True),
+    (".m3u8 " * 700_000, False),              # past the cap on candidates
+    ('<video src="x.m3u8">' * 100_000, False),
+])
+def test_hostile_pages_cost_linear_time(hostile: str, still_found: bool) -> None:
+    text = hostile + '<script>var u = "https://c.example/after.m3u8";</script>'
+    started = time.monotonic()
+    found = [f.url for f in scan_page(text, "https://w.example/").found]
+    assert time.monotonic() - started < 3.0   # a backtracking regex took 29 s on the first
+    assert ("https://c.example/after.m3u8" in found) is still_found
+    assert len(found) <= 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -208,10 +209,13 @@ class Sloppy(Extractor):
         return [self.stream("https://s.example/a.m3u8"), "not a stream"]  # type: ignore[list-item]
 
 
-async def test_extract_all_isolates_failures(ctx: ExtractorContext) -> None:
+async def test_extract_all_isolates_failures(
+    ctx: ExtractorContext, caplog: pytest.LogCaptureFixture
+) -> None:
     extractors = [Listing(ctx), Failing(ctx), Hanging(ctx, timeout=0.2), InnerTimeout(ctx),
                   Sloppy(ctx)]
-    outcomes = await extract_all(extractors)
+    with caplog.at_level(logging.INFO, logger="slipstream.extractors.registry"):
+        outcomes = await extract_all(extractors)
     assert [o.extractor for o in outcomes] == extractors
     assert [o.error for o in outcomes] == [
         None, "UpstreamStatus: http 404", "timeout after 0.2s",
@@ -222,6 +226,13 @@ async def test_extract_all_isolates_failures(ctx: ExtractorContext) -> None:
     assert [s.url for s in outcomes[4].streams] == ["https://s.example/a.m3u8"]
     assert outcomes[1].streams == [] and outcomes[2].streams == []
     assert 0.2 <= outcomes[2].duration_s < 2.0
+    lines = {m.split(":")[0]: m for r in caplog.records
+             if (m := r.getMessage()).startswith("extractor ")}
+    assert sorted(lines) == sorted(f"extractor {e.key}" for e in extractors)
+    assert lines["extractor listing"].startswith("extractor listing: 1 streams in ")
+    assert re.fullmatch(r"extractor failing: failed after \d+\.\ds: UpstreamStatus: http 404",
+                        lines["extractor failing"])
+    assert "sloppy: dropped 1 results that are not Streams" in caplog.text
 
 
 async def test_extract_all_of_nothing() -> None:

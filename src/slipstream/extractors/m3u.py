@@ -70,8 +70,11 @@ class M3UExtractor(Extractor):
     options: M3UOptions
 
     async def extract(self) -> list[Stream]:
-        """Fetch or read the playlist, parse it, filter it, tag it."""
+        """Fetch or read the playlist, then parse, filter and tag it off the event loop."""
         text, base = await self._load()
+        return await asyncio.to_thread(self._streams, text, base)
+
+    def _streams(self, text: str, base: str | None) -> list[Stream]:
         result = parse_m3u(text, base)
         self._log_skips(result.skipped)
         wanted = [e for e in result.entries if self._wanted(e)]

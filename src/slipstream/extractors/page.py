@@ -1,9 +1,9 @@
 """The `page` extractor: HLS URLs and embeddable iframes found in web pages.
 
 `scan_page` is pure: the stdlib HTML parser reads `<video>`, `<source>`,
-`<iframe>`, `<title>` and `<base href>`; a regex over the whole text finds
-`.m3u8` URLs in inline scripts, JSON and attributes (with `\\/` and `\\u002F`
-escapes undone). Relative URLs resolve against the page's final URL.
+`<iframe>`, `<title>` and `<base href>`; a scan outwards from every `.m3u8` in
+the text finds URLs in inline scripts, JSON and attributes (with `\\/` and
+`\\u002F` escapes undone). Relative URLs resolve against the page's final URL.
 """
 
 from __future__ import annotations
@@ -35,9 +35,14 @@ from slipstream.urls import canonical_url, strip_query
 log = logging.getLogger(__name__)
 
 _ESCAPES = (("\\/", "/"), ("\\u002F", "/"), ("\\u002f", "/"), ("\\u0026", "&"))
-_URL_CHARS = r"""[^\s"'`<>()\\]"""
-_ABSOLUTE_M3U8 = re.compile(rf"(?:https?:)?//{_URL_CHARS}+?\.m3u8(?:\?{_URL_CHARS}*)?", re.I)
-_QUOTED_M3U8 = re.compile(rf"""["'`]({_URL_CHARS}+?\.m3u8(?:\?{_URL_CHARS}*)?)["'`]""", re.I)
+# URLs in scripts are found from each ".m3u8" outwards, with bounded lengths and
+# a bounded count, so a hostile page (a huge data URI, "////...") costs linear time.
+_DELIMITERS = " \t\r\n\"'`<>()\\"
+_QUOTES = "\"'`"
+_MAX_URL = 2048
+_MAX_CANDIDATES = 2000
+_SCHEME = re.compile(r"https?:\Z", re.I)
+_QUERY = re.compile(rf"""\?[^\s"'`<>()\\]{{0,{_MAX_URL}}}""")
 _PROGRESSIVE = (".mp4", ".webm", ".ogg", ".ogv", ".mp3", ".m4a", ".mov", ".mkv", ".avi")
 
 
@@ -76,9 +81,13 @@ class _Scanner(HTMLParser):
         elif tag == "base" and self.base is None and a.get("href"):
             self.base = a["href"]
         elif tag in ("video", "source") and src:
-            self.elements.append((tag, src, a.get("type")))
+            self._add(tag, src, a.get("type"))
         elif tag == "iframe" and src:
-            self.elements.append((tag, src, a.get("title")))
+            self._add(tag, src, a.get("title"))
+
+    def _add(self, tag: str, src: str, extra: str | None) -> None:
+        if len(self.elements) < _MAX_CANDIDATES:  # a hostile page cannot make the list huge
+            self.elements.append((tag, src, extra))
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -118,13 +127,37 @@ def _element_finds(scanner: _Scanner, base: str) -> list[Found]:
     return finds
 
 
+def _candidate(text: str, at: int) -> str | None:
+    """The URL around the ".m3u8" at `at`: absolute, or relative if quoted; else None."""
+    end = at + len(".m3u8")
+    if end < len(text) and text[end] not in _DELIMITERS + "?#":
+        return None  # ".m3u8x", ".m3u8/more": the path does not end there
+    if query := _QUERY.match(text, end):
+        end = query.end()
+    window_start = max(0, at - _MAX_URL)
+    start = 1 + max(text.rfind(c, window_start, at) for c in _DELIMITERS)
+    start = max(start, window_start)
+    raw = text[start:end]
+    slashes = raw.find("//")
+    if slashes >= 0:
+        scheme = _SCHEME.search(raw, 0, slashes)
+        return raw[scheme.start() if scheme else slashes:]
+    return raw if start > 0 and text[start - 1] in _QUOTES else None
+
+
 def _script_finds(text: str, base: str) -> list[Found]:
     for escaped, plain in _ESCAPES:
         text = text.replace(escaped, plain)
-    raws = [(m.start(), m.group(0)) for m in _ABSOLUTE_M3U8.finditer(text)]
-    raws += [(m.start(1), m.group(1)) for m in _QUOTED_M3U8.finditer(text)]
-    urls = (_resolve(base, raw) for _, raw in sorted(raws))
-    return [Found(url, "m3u8") for url in urls if url]
+    lowered, finds, at = text.lower(), [], 0
+    for _ in range(_MAX_CANDIDATES):
+        at = lowered.find(".m3u8", at)
+        if at == -1:
+            break
+        raw = _candidate(text, at)
+        at += len(".m3u8")
+        if raw and (url := _resolve(base, raw)):
+            finds.append(Found(url, "m3u8"))
+    return finds
 
 
 def scan_page(text: str, page_url: str) -> PageScan:
@@ -190,7 +223,8 @@ class PageExtractor(Extractor):
     async def _scan(self, page: str) -> list[Stream]:
         headers = canonical_headers(self.options.headers)
         body, final = await fetch(self.http, page, headers, self.options.max_bytes)
-        scan = scan_page(decode_text(body), final)
+        # Parsing a large page takes a while: off the event loop, which serves the API.
+        scan = await asyncio.to_thread(scan_page, decode_text(body), final)
         found = [f for f in scan.found if self._keep(f.url)]
         log.info("%s: page %s: %d streams (%d found, %d filtered out)", self.key,
                  strip_query(page), len(found), len(scan.found), len(scan.found) - len(found))

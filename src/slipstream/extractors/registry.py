@@ -144,7 +144,9 @@ async def _run_one(extractor: Extractor) -> ExtractorOutcome:
     deadline = asyncio.timeout(extractor.timeout)
     try:
         async with deadline:
-            streams = _checked(extractor, await extractor.extract())
+            result = await extractor.extract()
+            # Tagging many thousands of streams takes seconds: off the event loop.
+            streams = await asyncio.to_thread(_checked, extractor, result)
     except TimeoutError as exc:
         error = (f"timeout after {extractor.timeout:g}s" if deadline.expired()
                  else f"{type(exc).__name__}: {exc}")
