@@ -1,7 +1,7 @@
 """The playlists a master names, their stable keys, and the line grammar (pure).
 
 RFC 8216 §4.1 lines and §4.2 attribute lists (quoted strings may hold commas),
-§4.3.5 EXT-X-DEFINE variables. A variant key is its position among playlists
+RFC 8216bis §4.4.2.3 EXT-X-DEFINE variables. A variant key is its position among playlists
 of its kind plus identifying attributes, so the same variant in a freshly
 tokenised or re-ordered master is found again.
 """
