@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -18,6 +19,8 @@ REFRESH_TICK_S = 1.0
 async def _extract(service: ExtractionService) -> None:
     try:
         await service.run()
+    except asyncio.CancelledError:
+        log.info("extraction run cancelled (shutting down)")
     except Exception:  # a failed run must never stop the schedule
         log.exception("extraction run failed")
 
@@ -32,6 +35,7 @@ async def _refresh(refresher: TokenRefreshManager) -> None:
 def start_scheduler(settings: Settings, service: ExtractionService,
                     refresher: TokenRefreshManager | None = None) -> AsyncIOScheduler:
     """Schedule extraction runs (the first at once, in the background) and token refreshes."""
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         _extract, "interval", args=[service], id="extract",
