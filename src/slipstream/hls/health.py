@@ -57,13 +57,12 @@ def _total_size(resp: aiohttp.ClientResponse) -> int | None:
 
 
 async def _all(jobs: dict[str, Coroutine[Any, Any, Any]]) -> dict[str, Any]:
-    """Run named jobs at once; the first failure cancels the rest and is raised as itself."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            tasks = {name: group.create_task(job) for name, job in jobs.items()}
-    except BaseExceptionGroup as failed:
-        raise failed.exceptions[0] from None
-    return {name: task.result() for name, task in tasks.items()}
+    """Run named jobs at once; raise the first failure in the jobs' order, so reasons are stable."""
+    results = await asyncio.gather(*jobs.values(), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return dict(zip(jobs, results, strict=True))
 
 
 class HealthChecker:

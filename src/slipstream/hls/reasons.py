@@ -41,7 +41,7 @@ def failure_reason(exc: BaseException) -> str:
         return "too many redirects"
     if isinstance(exc, TimeoutError):  # aiohttp's timeouts subclass it too
         return "timeout"
-    if isinstance(exc, aiohttp.InvalidURL):
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
         return "bad url"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"connection failed: {_os_error(exc.os_error)}"
