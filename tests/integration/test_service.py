@@ -1,0 +1,216 @@
+"""The service end to end: `slipstream serve` over the local origin, as a user runs it.
+
+One service, several kinds of source (m3u with faults and duplicates, curated,
+page, a third-party entry-point extractor, one that raises, one that hangs),
+the health check deciding what is live, the ranked API, and a restart that
+serves the last-known list at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from origin import REFERER, TestOrigin
+from runner import Service
+
+
+def playlist(origin: TestOrigin) -> str:
+    u = origin.url
+    return f"""\ufeff#EXTM3U x-tvg-url="http://epg.invalid/guide.xml"\r
+#EXTINF:-1 tvg-id="f1.main" group-title="Sports",F1 Race - Main feed (720p)\r
+{u('/live/master.m3u8')}\r
+#EXTINF:-1 group-title="Sports",F1 Race - Backup of the same feed\r
+{u('/live/master.m3u8?token=another-token')}\r
+#EXTINF:-1 group-title="Sports",MotoGP Qualifying onboard\r
+{u('/live/fmp4/index.m3u8')}\r
+#EXTINF:-1 group-title="Sports",WEC replay (VOD)\r
+{u('/vod/ts360/index.m3u8')}\r
+#EXTINF:-1 group-title="Sports",Frozen feed\r
+{u('/~stale/live/ts360/index.m3u8')}\r
+#EXTINF:-1 group-title="Sports",Dead segments\r
+{u('/broken/ts360/index.m3u8')}\r
+#EXTINF:-1 group-title="Sports",Not a playlist\r
+{u('/~html/live/ts360/index.m3u8')}\r
+#EXTINF:-1 group-title="Sports",IndyCar Race protected feed\r
+#EXTVLCOPT:http-referrer={REFERER}\r
+{u('/~referer/live/ts234/index.m3u8')}\r
+#EXTINF:-1 group-title="Entertainment",Cooking show\r
+{u('/~id=cooking/live/ts360/index.m3u8')}\r
+#EXTINF:-1 group-title="Sports",this entry has no URL\r
+\r
+"""
+
+
+PAGE = """<!doctype html><html><head><title>Live now</title></head><body>
+<video controls src="/~id=page/live/ts234/index.m3u8"></video>
+<script>var backup = "https:\\/\\/example.invalid\\/offline\\/skip.mp4";</script>
+</body></html>"""
+
+
+def config(origin: TestOrigin, hang: str = "2s") -> str:
+    m3u = origin.serve_text("/lists/sports.m3u", playlist(origin), "audio/x-mpegurl")
+    page = origin.serve_text("/pages/live.html", PAGE, "text/html")
+    lister = origin.url("/~id=lister/live/ts360/index.m3u8")
+    pit = origin.url("/~status=404/pit/index.m3u8")  # broken, but curated streams are trusted
+    return f"""
+[schedule]
+extract_every = "1h"
+[health]
+timeout = "5s"
+[verify]
+enabled = false
+[proxy]
+allow_private_upstreams = true
+
+[[sources]]
+type = "m3u"
+key = "iptv"
+name = "IPTV list"
+url = "{m3u}"
+groups = ["Sports"]
+
+[[sources]]
+type = "curated"
+key = "curated"
+name = "Curated"
+streams = [{{ title = "Curated pit cam", url = "{pit}", series = "f1" }}]
+
+[[sources]]
+type = "page"
+key = "pages"
+name = "Pages"
+pages = ["{page}"]
+keep = "\\\\.m3u8"
+
+[[sources]]
+type = "lister"
+key = "third-party"
+name = "A third-party extractor"
+urls = ["{lister}"]
+titles = ["F2 Sprint feed"]
+
+[[sources]]
+type = "raiser"
+key = "broken-site"
+
+[[sources]]
+type = "hanger"
+key = "slow-site"
+timeout = "{hang}"
+"""
+
+
+@pytest.fixture(scope="module")
+def service(origin: TestOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    tmp = tmp_path_factory.mktemp("service")
+    path = tmp / "slipstream.toml"
+    path.write_text(config(origin))
+    svc = Service(path, tmp / "data").start()
+    svc.wait_run()
+    yield svc
+    svc.stop()
+
+
+def by_title(streams: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {s["title"]: s for s in streams}
+
+
+def test_only_live_streams_are_listed_ranked_fastest_first(service: Service) -> None:
+    live = service.json("/streams")
+    titles = [s["title"] for s in live]
+    assert sorted(titles) == sorted([
+        "Curated pit cam", "F1 Race - Main feed", "MotoGP Qualifying onboard",
+        "IndyCar Race protected feed", "Live now", "F2 Sprint feed"])
+    assert titles[0] == "Curated pit cam"  # trusted: response_time_ms = 0
+    times = [s["response_time_ms"] for s in live]
+    assert times == sorted(times)
+    assert all(s["is_live"] and s["checked_at"] for s in live)
+    assert all("headers" not in s for s in live)  # upstream headers are never sent to clients
+
+
+def test_all_streams_carry_reasons(service: Service) -> None:
+    everything = by_title(service.json("/streams/all"))
+    assert everything["WEC replay (VOD)"]["reason"] == "vod"
+    assert everything["Frozen feed"]["reason"] == "stale"
+    assert everything["Dead segments"]["reason"] == "segment http 404"
+    assert everything["Not a playlist"]["reason"] == "not a playlist"
+    assert not any(everything[t]["is_live"] for t in ("WEC replay (VOD)", "Frozen feed", "Dead segments"))
+    main = everything["F1 Race - Main feed"]
+    assert main["quality"] == "720p" and main["series"] == "f1" and main["session_type"] == "race"
+    assert main["bitrate"] and main["bitrate"] > 100_000
+    assert main["uptime"] == 1.0
+    assert "Cooking show" not in everything  # group filter
+
+
+def test_the_same_stream_listed_twice_is_shown_once(service: Service) -> None:
+    titles = [s["title"] for s in service.json("/streams/all")]
+    assert "F1 Race - Backup of the same feed" not in titles
+    assert titles.count("F1 Race - Main feed") == 1
+
+
+def test_extractor_status_isolates_failures(service: Service) -> None:
+    status = service.json("/extractors")
+    per = {e["site_key"]: e for e in status["extractors"]}
+    assert "the site changed its layout" in per["broken-site"]["last_error"]
+    assert "timeout" in per["slow-site"]["last_error"]
+    assert per["broken-site"]["cached_streams"] == 0
+    assert per["iptv"]["last_error"] is None
+    assert (per["iptv"]["cached_streams"], per["iptv"]["live_streams"]) == (7, 3)
+    assert per["third-party"]["live_streams"] == 1
+    assert status["total_live_streams"] == 6
+    assert status["total_cached_streams"] == 10
+    assert status["last_run_stream_count"] == 10
+    assert status["verifier"] == {"enabled": False, "reason": "disabled in config"}
+
+
+def test_session_route_keeps_matching_and_untagged(service: Service) -> None:
+    race = {s["title"] for s in service.json("/streams/session/race")}
+    assert "F1 Race - Main feed" in race and "IndyCar Race protected feed" in race
+    assert "MotoGP Qualifying onboard" not in race and "F2 Sprint feed" not in race
+    assert "Live now" in race  # untagged
+    quali = {s["title"] for s in service.json("/streams/session/qualifying")}
+    assert "MotoGP Qualifying onboard" in quali and "F1 Race - Main feed" not in quali
+
+
+def test_api_answers_at_once_while_a_run_hangs(service: Service) -> None:
+    before = service.json("/extractors")["last_run"]
+    assert service.request("POST", "/extract")[0] == 202
+    slowest = 0.0
+    while service.json("/extractors")["running"] or service.json("/extractors")["last_run"] == before:
+        t0 = time.perf_counter()
+        status, body = service.get("/streams")
+        slowest = max(slowest, time.perf_counter() - t0)
+        assert status == 200 and body.startswith(b"[{")
+    assert slowest < 0.5, f"/streams took {slowest:.3f}s during a run"
+    assert service.request("POST", "/extract")[0] == 202
+
+
+def test_openapi_docs(service: Service) -> None:
+    spec = service.json("/openapi.json")
+    for path in ("/streams", "/streams/all", "/extractors", "/extract", "/healthz"):
+        assert path in spec["paths"]
+    status, body = service.get("/docs")
+    assert status == 200 and b"swagger" in body.lower()
+
+
+def test_restart_serves_the_last_known_list_before_a_new_run(origin: TestOrigin, tmp_path: Path) -> None:
+    path = tmp_path / "slipstream.toml"
+    path.write_text(config(origin))
+    svc = Service(path, tmp_path / "data").start()
+    try:
+        svc.wait_run()
+        first = svc.json("/streams")
+    finally:
+        svc.stop()
+    path.write_text(config(origin, hang="60s"))  # the next run cannot finish for a minute
+    svc = Service(path, tmp_path / "data").start()
+    try:
+        assert svc.json("/extractors")["running"] is True
+        assert svc.json("/streams") == first
+    finally:
+        svc.stop()

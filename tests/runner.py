@@ -1,0 +1,130 @@
+"""Run the real `slipstream` CLI as a user would: a service subprocess, or one command.
+
+Used by the integration and browser tests. The service gets its own data dir
+and a free port; tests/plugins is on PYTHONPATH so the test extractors
+published there through entry points (raiser, hanger, lister) are available.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = str(Path(sys.executable).parent / "slipstream")
+PLUGINS = str(ROOT / "tests" / "plugins")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment for a slipstream process: own data dir, test plugins importable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLIPSTREAM_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [PLUGINS, env.get("PYTHONPATH")]))
+    env["SLIPSTREAM_STORE__DATA_DIR"] = str(data_dir)
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], data_dir: Path, timeout: float = 120, **env: str,
+            ) -> subprocess.CompletedProcess[str]:
+    """Run one `slipstream ...` command to completion."""
+    return subprocess.run([CLI, *args], env=cli_env(data_dir, **env), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
+    """Poll `predicate` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(every)
+
+
+class Service:
+    """`slipstream serve --config FILE` in a subprocess on a free port."""
+
+    def __init__(self, config: Path, data_dir: Path, **env: str) -> None:
+        self.config, self.data_dir, self.env = config, data_dir, env
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = data_dir / f"serve-{self.port}.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Service:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        self.proc = subprocess.Popen(
+            [CLI, "serve", "--config", str(self.config), "--port", str(self.port)],
+            env=cli_env(self.data_dir, **self.env), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+        wait_for(self._up, 30, f"the service on {self.base_url} ({self.log_path})")
+        return self
+
+    def _up(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"service exited {self.proc.returncode}: {self.log()}")
+        try:
+            return self.get("/healthz")[0] == 200
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                timeout: float = 10) -> tuple[int, bytes]:
+        req = urllib.request.Request(self.url(path), method=method, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+        return self.request("GET", path, headers)
+
+    def json(self, path: str, headers: dict[str, str] | None = None) -> Any:
+        status, body = self.get(path, headers)
+        assert status == 200, (path, status, body[:300])
+        return json.loads(body)
+
+    def wait_run(self, timeout: float = 60, after: str | None = None) -> dict[str, Any]:
+        """Wait for a finished extraction run (newer than `after`); return /extractors."""
+        def done() -> dict[str, Any] | None:
+            status = self.json("/extractors")
+            finished = status["last_run"] and not status["running"]
+            return status if finished and status["last_run"] != after else None
+        result: dict[str, Any] = wait_for(done, timeout, "an extraction run to finish")
+        return result
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
