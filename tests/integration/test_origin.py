@@ -8,13 +8,15 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from origin import TestOrigin
-from slipstream.demo.media import MediaSet
+from slipstream.demo.media import MediaSet, ensure_media
+from slipstream.errors import SlipstreamError
 
 
 @pytest.fixture
@@ -161,3 +163,16 @@ async def test_hevc_master_advertises_hvc1(http: aiohttp.ClientSession, origin: 
         pytest.skip("this ffmpeg has no libx265")
     text = (await get(http, origin.url("/live/master-hevc.m3u8")))[2].decode()
     assert 'CODECS="hvc1.' in text and "hevc/index.m3u8" in uris(text)
+
+
+def test_media_is_generated_once_then_reused(media: MediaSet) -> None:
+    started = time.monotonic()
+    again = ensure_media(media.root.parent)
+    assert again.root == media.root and time.monotonic() - started < 1.0
+    assert not list(media.root.parent.glob(".tmp-*"))  # no half-written sets left behind
+
+
+def test_missing_ffmpeg_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH without ffmpeg on it
+    with pytest.raises(SlipstreamError, match="ffmpeg not found"):
+        ensure_media(tmp_path / "media")

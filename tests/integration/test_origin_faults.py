@@ -88,6 +88,15 @@ async def test_huge_playlist_is_streamed(http: aiohttp.ClientSession, origin: Te
     assert size >= 50 * 1024 * 1024
 
 
+async def test_huge_playlist_reader_may_hang_up_early(
+    http: aiohttp.ClientSession, origin: TestOrigin, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with http.get(origin.url("/huge/50.m3u8")) as resp:
+        assert (await resp.content.read(1 << 20)).startswith(b"#EXTM3U")
+    assert (await get(http, origin.url(LIVE)))[0] == 200
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 async def test_redirects_and_redirect_loops(http: aiohttp.ClientSession, origin: TestOrigin) -> None:
     async with http.get(origin.url("/~redirect=2" + LIVE)) as resp:
         assert resp.status == 200 and len(resp.history) == 2 and resp.url.path == LIVE
