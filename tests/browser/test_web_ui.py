@@ -1,0 +1,322 @@
+"""The web UI in real Chromium, against a running `slipstream serve` fed by the local origin.
+
+One service and one browser for the module; a fresh page per test. The origin serves an
+M3U of three live channels whose response times differ by a fixed delay (so the ranking
+is known), one dead channel, a page with an embed, and a source that answers 500.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from origin import TestOrigin
+from slipstream.playback import find_browser
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", "--mute-audio"]
+# Channel paths: ~id makes each URL distinct (so one can be killed); ~delay fixes the ranking.
+CHANNELS = {
+    "a": ("F1 Race: Main feed", "/~id=web-a/live/master.m3u8"),
+    "b": ("F1 Qualifying: Onboard", "/~delay=150/~id=web-b/live/master.m3u8"),
+    "stall": ("DTM Race: stalling feed", "/~delay=300/web-ui/stall.m3u8"),
+    "c": ("MotoGP Race: World feed", "/~delay=450/~id=web-c/live/master.m3u8"),
+    "dead": ("Formula 2 Sprint: dead feed", "/~id=web-dead/broken/ts360/index.m3u8"),
+}
+EMBED_TITLE = "Pit lane camera"
+EMBED_SANDBOX = "allow-scripts allow-same-origin allow-presentation"
+FRAMES = "() => document.querySelector('#screen video')?.getVideoPlaybackQuality().totalVideoFrames ?? 0"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.load(response)
+
+
+def _wait_for(check: Any, what: str, timeout: float = 40.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            result = check()
+        except OSError:
+            result = None
+        if result:
+            return result
+        time.sleep(0.2)  # polling a subprocess with a deadline; nothing to wait on instead
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _stalling_playlist(origin: TestOrigin) -> str:
+    """A live media playlist that never advances: two segments play, then the picture stalls."""
+    segments = [f"#EXTINF:2.0,\n{origin.url(f'/~id=web-stall/live/ts360/{k}.ts')}" for k in (0, 1)]
+    return "\n".join(["#EXTM3U", "#EXT-X-VERSION:3", "#EXT-X-TARGETDURATION:2",
+                      "#EXT-X-MEDIA-SEQUENCE:0", *segments]) + "\n"
+
+
+def _sources(origin: TestOrigin) -> str:
+    origin.serve_text("/web-ui/stall.m3u8", _stalling_playlist(origin), "application/vnd.apple.mpegurl")
+    lines = ["#EXTM3U"]
+    for title, path in CHANNELS.values():
+        lines += [f'#EXTINF:-1 group-title="Motorsport",{title}', origin.url(path)]
+    m3u = origin.serve_text("/web-ui/channels.m3u", "\n".join(lines) + "\n", "audio/x-mpegurl")
+    embed = origin.serve_text("/web-ui/embed.html", "<!doctype html><title>Pit lane</title><h1>Pit lane</h1>",
+                              "text/html")
+    page = origin.serve_text("/web-ui/page.html", f'<!doctype html><title>{EMBED_TITLE}</title>'
+                             f'<iframe src="{embed}" title="{EMBED_TITLE}"></iframe>', "text/html")
+    broken = origin.url("/~status=500/web-ui/missing.m3u")
+    return f"""
+[[sources]]
+type = "m3u"
+key = "iptv"
+name = "Test IPTV"
+url = "{m3u}"
+
+[[sources]]
+type = "page"
+key = "pages"
+name = "Test pages"
+pages = ["{page}"]
+
+[[sources]]
+type = "m3u"
+key = "broken"
+name = "Broken list"
+url = "{broken}"
+"""
+
+
+@pytest.fixture(scope="module")
+def service(origin: TestOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`slipstream serve` in a subprocess, once its first run has found the live channels."""
+    tmp = tmp_path_factory.mktemp("web-ui")
+    port = _free_port()
+    config = tmp / "slipstream.toml"
+    config.write_text(f"""
+[server]
+port = {port}
+[store]
+kind = "memory"
+data_dir = "{tmp}"
+[schedule]
+extract_every = "4s"
+[health]
+stale_check = false
+timeout = "5s"
+[verify]
+enabled = false
+[proxy]
+allow_private_upstreams = true
+{_sources(origin)}""")
+    log = (tmp / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "slipstream", "serve", "--config", str(config)],
+                            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(lambda: proc.poll() is None and len(_get(base + "/streams")) >= 5,
+                  f"the service's first run (log: {tmp / 'serve.log'})")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        log.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    executable = find_browser("")
+    if executable is None:
+        pytest.skip("no Chromium found")
+    async with async_playwright() as pw:
+        chromium = await pw.chromium.launch(executable_path=executable, args=FLAGS)
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(browser: Browser, service: str) -> AsyncIterator[Page]:
+    """The UI at laptop size, refreshing its list every second; fails on CSP violations."""
+    context = await browser.new_context(viewport={"width": 1366, "height": 820})
+    page = await context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+    await page.goto(service + "/?poll=1")
+    yield page
+    await context.close()
+    assert not refused, refused
+
+
+def ranked(service: str) -> list[dict[str, Any]]:
+    return list(_get(service + "/streams"))
+
+
+def by_title(service: str, title: str) -> dict[str, Any]:
+    return next(s for s in ranked(service) if s["title"] == title)
+
+
+def entry(page: Page, stream_id: str) -> Any:
+    return page.locator(f'#stream-list button[data-id="{stream_id}"]')
+
+
+async def shown_titles(page: Page) -> list[str]:
+    return await page.locator("#stream-list .title").all_text_contents()
+
+
+async def assert_frames_advance(page: Page) -> None:
+    """Decoded frames are counted, then counted again higher: the picture moves."""
+    await page.wait_for_function(f"() => ({FRAMES})() > 10", timeout=15_000)
+    before = await page.evaluate(FRAMES)
+    await page.wait_for_function(f"() => ({FRAMES})() > {before + 10}", timeout=15_000)
+
+
+async def assert_playing(page: Page, stream: dict[str, Any]) -> None:
+    await expect(page.locator("#now-playing")).to_have_text(stream["title"])
+    await expect(page.locator('#stream-list button[aria-current="true"]')).to_have_count(1)
+    await expect(entry(page, stream["id"])).to_have_attribute("aria-current", "true")
+    await assert_frames_advance(page)
+
+
+async def test_list_shows_live_streams_in_rank_order(page: Page, service: str) -> None:
+    await expect(page.locator("#stream-list button")).to_have_count(5)
+    titles = await shown_titles(page)
+    assert titles == [s["title"] for s in ranked(service)]
+    # The delays at the origin fix the order; the embed (no response time) comes last.
+    assert titles == [CHANNELS[k][0] for k in ("a", "b", "stall", "c")] + [EMBED_TITLE]
+    first = page.locator("#stream-list li").first
+    for text in ("Test IPTV", "F1", "Race", "resp", "ms", "uptime", "100%", "checked"):
+        await expect(first).to_contain_text(text)
+    await expect(page.locator("#live-count")).to_have_text("5")
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / "web-list.png")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(page.locator("#stream-list button").first).to_be_visible()
+    assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    await page.screenshot(path=ARTIFACTS / "web-phone.png", full_page=True)
+
+
+async def test_click_plays_through_the_proxy_and_marks_watched(page: Page, service: str) -> None:
+    stream = by_title(service, CHANNELS["a"][0])
+    await entry(page, stream["id"]).click()
+    await assert_playing(page, stream)
+    active = _get(service + "/active")
+    assert [a["stream_id"] for a in active] == [stream["id"]]
+    await expect(page.locator("#notice")).to_be_hidden()
+    await page.screenshot(path=ARTIFACTS / "web-player.png")
+
+
+async def test_keyboard_tab_to_an_entry_and_enter_plays_it(page: Page, service: str) -> None:
+    stream = by_title(service, CHANNELS["b"][0])
+    await expect(entry(page, stream["id"])).to_be_visible()
+    for _ in range(30):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("() => document.activeElement.dataset.id") == stream["id"]:
+            break
+    else:
+        raise AssertionError("Tab never reached the stream's entry")
+    await page.keyboard.press("Enter")
+    await assert_playing(page, stream)
+
+
+async def test_filters_by_session_and_series(page: Page, service: str) -> None:
+    await expect(page.locator("#stream-list button")).to_have_count(5)
+    chip = page.locator("#filters").get_by_text
+    await chip("Qualifying", exact=True).click()
+    # Tagged streams of other sessions go; untagged ones (the embed) may show anything, so stay.
+    await expect(page.locator("#stream-list .title")).to_have_text([CHANNELS["b"][0], EMBED_TITLE])
+    await chip("All", exact=True).click()
+    await page.select_option("#series-filter", label="MotoGP")
+    await expect(page.locator("#stream-list .title")).to_have_text([CHANNELS["c"][0]])
+    await chip("Sprint", exact=True).click()
+    await expect(page.locator("#stream-list button")).to_have_count(0)
+    await expect(page.locator("#empty")).to_have_text("No live stream matches these filters.")
+
+
+async def test_embed_plays_in_a_sandboxed_iframe(page: Page, service: str) -> None:
+    stream = by_title(service, EMBED_TITLE)
+    await entry(page, stream["id"]).click()
+    frame = page.locator("#screen iframe")
+    await expect(frame).to_have_attribute("sandbox", EMBED_SANDBOX)
+    await expect(frame).to_have_attribute("src", stream["embed_url"])
+    await expect(page.frame_locator("#screen iframe").locator("h1")).to_have_text("Pit lane")
+    await expect(page.locator("#now-playing")).to_have_text(EMBED_TITLE)
+    await expect(entry(page, stream["id"])).to_have_attribute("aria-current", "true")
+
+
+async def test_status_view_shows_extractor_errors_and_verifier(page: Page, service: str) -> None:
+    await page.get_by_role("link", name="Status").click()
+    row = page.locator('#extractor-table tr[data-key="broken"]')
+    await expect(row).to_contain_text("Broken list")
+    await expect(row.locator("td.error")).to_contain_text("500")
+    await expect(page.locator('#extractor-table tr[data-key="iptv"] td.ok')).to_have_text("ok")
+    await expect(page.locator("#status-cards")).to_contain_text("Playback verifier")
+    await expect(page.locator("#status-cards")).to_contain_text("disabled")
+    await expect(page.locator("#status-dot")).to_be_visible()
+    await expect(page.locator("#stream-list")).to_be_hidden()
+    await page.screenshot(path=ARTIFACTS / "web-status.png")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    await expect(row).to_be_visible()
+    assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    await page.screenshot(path=ARTIFACTS / "web-status-phone.png", full_page=True)
+
+
+async def test_fallback_when_the_playing_stream_stalls(page: Page, service: str) -> None:
+    stalling, next_one = by_title(service, CHANNELS["stall"][0]), by_title(service, CHANNELS["c"][0])
+    await entry(page, stalling["id"]).click()
+    await assert_playing(page, stalling)
+    notice = page.locator("#notice")
+    # Two 2 s segments play, then the clock stops: the switch comes once it has stood for 8 s.
+    await expect(notice).to_contain_text(next_one["title"], timeout=25_000)
+    reason = f"“{stalling['title']}” stopped playing: it stalled for more than 8 s"
+    await expect(notice).to_contain_text(reason)
+    await expect(entry(page, next_one["id"])).to_have_attribute("aria-current", "true")
+    await assert_frames_advance(page)
+
+
+async def test_fallback_when_the_playing_stream_dies(page: Page, service: str, origin: TestOrigin) -> None:
+    dying, next_one = by_title(service, CHANNELS["a"][0]), by_title(service, CHANNELS["b"][0])
+    await entry(page, dying["id"]).click()
+    await assert_playing(page, dying)
+    origin.kill(CHANNELS["a"][1].removesuffix("live/master.m3u8"))
+    killed_at = time.monotonic()
+    notice = page.locator("#notice")
+    await expect(notice).to_contain_text(next_one["title"], timeout=15_000)
+    switched_after = time.monotonic() - killed_at
+    await expect(notice).to_contain_text(dying["title"])
+    await expect(notice).to_have_attribute("role", "status")
+    await expect(page.locator("#now-playing")).to_have_text(next_one["title"])
+    await expect(entry(page, next_one["id"])).to_have_attribute("aria-current", "true")
+    await assert_frames_advance(page)
+    assert switched_after < 15, switched_after
+    await page.screenshot(path=ARTIFACTS / "web-fallback.png")
+
+
+async def test_fallback_order_never_repeats_a_failed_stream(page: Page) -> None:
+    """The page's own choice of the next stream: down the ranking, then untried ones above, then none."""
+    result = await page.evaluate("""async () => {
+        const { nextStream } = await import('/web/fallback.js');
+        const order = ['s1', 's2', 's3', 's4'].map((id) => ({ id }));
+        const pick = (current, failed) => nextStream(order, current, new Set(failed))?.id ?? null;
+        return [pick('s2', ['s2']), pick('s4', ['s2', 's4']), pick('s1', ['s1', 's3', 's4']),
+                pick('s3', ['s1', 's2', 's3', 's4']), pick('gone', ['s1'])];
+    }""")
+    assert result == ["s3", "s1", "s2", None, "s2"]
