@@ -26,21 +26,36 @@ from slipstream.models import HealthResult, Verdict
 
 app = typer.Typer(help="slipstream: find live motorsport streams, prove they play, keep them playing.",
                   no_args_is_help=True, add_completion=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Path to slipstream.toml.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+class _NoQuery(logging.Filter):
+    """Cut query strings from access-log lines: they carry CDN tokens, and keys sent by mistake."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
 def _logging(level: int = logging.INFO) -> None:
     logging.basicConfig(level=level, format="%(message)s", datefmt="[%X]",
                         handlers=[RichHandler(console=err, show_path=False)])
+    logging.getLogger("uvicorn.access").addFilter(_NoQuery())
 
 
 def _settings(load: Callable[[], Settings]) -> Settings:
+    from slipstream.extractors.registry import validate_sources
+
     try:
-        return load()
+        settings = load()
+        validate_sources(settings)  # type-specific [[sources]] keys, checked before anything starts
+        return settings
     except ConfigError as exc:
         err.print(f"[red]config error[/red] in {exc.file}: {exc.field}: {exc.reason}")
         raise typer.Exit(2) from None
