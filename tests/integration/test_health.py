@@ -233,3 +233,32 @@ async def test_stale_wait_holds_no_concurrency_slot(checker: MakeChecker, origin
     elapsed = time.perf_counter() - started
     assert reasons(results) == ["ok"] * 50
     assert T <= elapsed < 2 * T + 1.0
+
+
+async def test_sample_aes_is_sniffed_for_its_container_only(checker: MakeChecker, origin: TestOrigin) -> None:
+    # SAMPLE-AES encrypts samples, not the container: no key is fetched (skd:// is not even HTTP).
+    body = ('#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:3\n'
+            '#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://key65",KEYFORMAT="com.apple.streamingkeydelivery"\n'
+            '#EXTINF:2.0,\n/vod/ts360/0.ts\n#EXTINF:2.0,\n/vod/ts360/1.ts\n')
+    result = await checker().check(origin.serve_text("/custom/sample-aes.m3u8", body))
+    assert result.reason == "ok"
+
+
+async def test_byterange_segments_fetch_their_sub_range(
+    checker: MakeChecker, origin: TestOrigin, http: aiohttp.ClientSession
+) -> None:
+    async with http.get(origin.url("/vod/ts360/0.ts")) as resp:
+        segment = await resp.read()
+    assert len(segment) > 188 * 300
+    head = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n"
+    # The newest segment's offset is implied by the one before (RFC 8216 §4.3.2.2).
+    ranges = "#EXTINF:1.0,\n#EXT-X-BYTERANGE:18800@0\n{0}\n#EXTINF:1.0,\n#EXT-X-BYTERANGE:37600\n{0}\n"
+    ranged = origin.serve_text("/vod/ts360/ranged.m3u8", head + ranges.format("0.ts"))  # Range honoured
+    # A server that ignores Range, with text before the sub-range: reading from 0 would see no media.
+    origin.serve_text("/whole/packed.ts", b"not media " * 1880 + segment, "video/mp2t")
+    whole = origin.serve_text("/whole/ranged.m3u8", head + ranges.format("packed.ts"))
+    misaligned = origin.serve_text(
+        "/whole/misaligned.m3u8", head + "#EXTINF:1.0,\n#EXT-X-BYTERANGE:4000@18801\npacked.ts\n")
+    results = await checker().check_many([(ranged, {}), (whole, {}), (misaligned, {})])
+    assert [(r.reason, r.bitrate) for r in results[:2]] == [("ok", 37600 * 8)] * 2
+    assert results[2].reason == "ok"  # starts mid-packet: the sniff finds the next sync byte
