@@ -107,7 +107,7 @@ url = "{broken}"
 
 
 @pytest.fixture(scope="module")
-def service(origin: TestOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def ui_service(origin: TestOrigin, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`slipstream serve` in a subprocess, once its first run has found the live channels."""
     tmp = tmp_path_factory.mktemp("web-ui")
     port = _free_port()
@@ -154,24 +154,24 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def page(browser: Browser, service: str) -> AsyncIterator[Page]:
+async def page(browser: Browser, ui_service: str) -> AsyncIterator[Page]:
     """The UI at laptop size, refreshing its list every second; fails on CSP violations."""
     context = await browser.new_context(viewport={"width": 1366, "height": 820})
     page = await context.new_page()
     refused: list[str] = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
-    await page.goto(service + "/?poll=1")
+    await page.goto(ui_service + "/?poll=1")
     yield page
     await context.close()
     assert not refused, refused
 
 
-def ranked(service: str) -> list[dict[str, Any]]:
-    return list(_get(service + "/streams"))
+def ranked(base: str) -> list[dict[str, Any]]:
+    return list(_get(base + "/streams"))
 
 
-def by_title(service: str, title: str) -> dict[str, Any]:
-    return next(s for s in ranked(service) if s["title"] == title)
+def by_title(base: str, title: str) -> dict[str, Any]:
+    return next(s for s in ranked(base) if s["title"] == title)
 
 
 def entry(page: Page, stream_id: str) -> Any:
@@ -196,10 +196,10 @@ async def assert_playing(page: Page, stream: dict[str, Any]) -> None:
     await assert_frames_advance(page)
 
 
-async def test_list_shows_live_streams_in_rank_order(page: Page, service: str) -> None:
+async def test_list_shows_live_streams_in_rank_order(page: Page, ui_service: str) -> None:
     await expect(page.locator("#stream-list button")).to_have_count(5)
     titles = await shown_titles(page)
-    assert titles == [s["title"] for s in ranked(service)]
+    assert titles == [s["title"] for s in ranked(ui_service)]
     # The delays at the origin fix the order; the embed (no response time) comes last.
     assert titles == [CHANNELS[k][0] for k in ("a", "b", "stall", "c")] + [EMBED_TITLE]
     first = page.locator("#stream-list li").first
@@ -214,18 +214,18 @@ async def test_list_shows_live_streams_in_rank_order(page: Page, service: str) -
     await page.screenshot(path=ARTIFACTS / "web-phone.png", full_page=True)
 
 
-async def test_click_plays_through_the_proxy_and_marks_watched(page: Page, service: str) -> None:
-    stream = by_title(service, CHANNELS["a"][0])
+async def test_click_plays_through_the_proxy_and_marks_watched(page: Page, ui_service: str) -> None:
+    stream = by_title(ui_service, CHANNELS["a"][0])
     await entry(page, stream["id"]).click()
     await assert_playing(page, stream)
-    active = _get(service + "/active")
+    active = _get(ui_service + "/active")
     assert [a["stream_id"] for a in active] == [stream["id"]]
     await expect(page.locator("#notice")).to_be_hidden()
     await page.screenshot(path=ARTIFACTS / "web-player.png")
 
 
-async def test_keyboard_tab_to_an_entry_and_enter_plays_it(page: Page, service: str) -> None:
-    stream = by_title(service, CHANNELS["b"][0])
+async def test_keyboard_tab_to_an_entry_and_enter_plays_it(page: Page, ui_service: str) -> None:
+    stream = by_title(ui_service, CHANNELS["b"][0])
     await expect(entry(page, stream["id"])).to_be_visible()
     for _ in range(30):
         await page.keyboard.press("Tab")
@@ -237,7 +237,7 @@ async def test_keyboard_tab_to_an_entry_and_enter_plays_it(page: Page, service: 
     await assert_playing(page, stream)
 
 
-async def test_filters_by_session_and_series(page: Page, service: str) -> None:
+async def test_filters_by_session_and_series(page: Page, ui_service: str) -> None:
     await expect(page.locator("#stream-list button")).to_have_count(5)
     chip = page.locator("#filters").get_by_text
     await chip("Qualifying", exact=True).click()
@@ -251,8 +251,8 @@ async def test_filters_by_session_and_series(page: Page, service: str) -> None:
     await expect(page.locator("#empty")).to_have_text("No live stream matches these filters.")
 
 
-async def test_embed_plays_in_a_sandboxed_iframe(page: Page, service: str) -> None:
-    stream = by_title(service, EMBED_TITLE)
+async def test_embed_plays_in_a_sandboxed_iframe(page: Page, ui_service: str) -> None:
+    stream = by_title(ui_service, EMBED_TITLE)
     await entry(page, stream["id"]).click()
     frame = page.locator("#screen iframe")
     await expect(frame).to_have_attribute("sandbox", EMBED_SANDBOX)
@@ -262,7 +262,7 @@ async def test_embed_plays_in_a_sandboxed_iframe(page: Page, service: str) -> No
     await expect(entry(page, stream["id"])).to_have_attribute("aria-current", "true")
 
 
-async def test_status_view_shows_extractor_errors_and_verifier(page: Page, service: str) -> None:
+async def test_status_view_shows_extractor_errors_and_verifier(page: Page, ui_service: str) -> None:
     await page.get_by_role("link", name="Status").click()
     row = page.locator('#extractor-table tr[data-key="broken"]')
     await expect(row).to_contain_text("Broken list")
@@ -279,8 +279,8 @@ async def test_status_view_shows_extractor_errors_and_verifier(page: Page, servi
     await page.screenshot(path=ARTIFACTS / "web-status-phone.png", full_page=True)
 
 
-async def test_fallback_when_the_playing_stream_stalls(page: Page, service: str) -> None:
-    stalling, next_one = by_title(service, CHANNELS["stall"][0]), by_title(service, CHANNELS["c"][0])
+async def test_fallback_when_the_playing_stream_stalls(page: Page, ui_service: str) -> None:
+    stalling, next_one = by_title(ui_service, CHANNELS["stall"][0]), by_title(ui_service, CHANNELS["c"][0])
     await entry(page, stalling["id"]).click()
     await assert_playing(page, stalling)
     notice = page.locator("#notice")
@@ -292,8 +292,8 @@ async def test_fallback_when_the_playing_stream_stalls(page: Page, service: str)
     await assert_frames_advance(page)
 
 
-async def test_fallback_when_the_playing_stream_dies(page: Page, service: str, origin: TestOrigin) -> None:
-    dying, next_one = by_title(service, CHANNELS["a"][0]), by_title(service, CHANNELS["b"][0])
+async def test_fallback_when_the_playing_stream_dies(page: Page, ui_service: str, origin: TestOrigin) -> None:
+    dying, next_one = by_title(ui_service, CHANNELS["a"][0]), by_title(ui_service, CHANNELS["b"][0])
     await entry(page, dying["id"]).click()
     await assert_playing(page, dying)
     origin.kill(CHANNELS["a"][1].removesuffix("live/master.m3u8"))
