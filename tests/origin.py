@@ -51,148 +51,26 @@ Runtime switches (reset after every test by tests/conftest.py): `kill(prefix)` /
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import os
-import random
 import threading
-import time
-from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from slipstream.demo.media import CONTENT_TYPES, MediaSet
+from origin_faults import (
+    HTML_PAGE,
+    REFERER,
+    USER_AGENT,
+    Mods,
+    OriginState,
+    guard,
+    huge_playlist,
+    media_fault,
+    split_mods,
+    token_list,
+)
+from slipstream.demo.media import MediaSet
 from slipstream.demo.origin import HlsSite
 
-REFERER = "http://referer.test/watch"
-USER_AGENT = "SlipstreamTestPlayer/1.0"
-_HTML = "<!doctype html><html><head><title>Not a playlist</title></head><body>nope</body></html>"
-_MEDIA_EXTS = tuple(CONTENT_TYPES) + (".key",)
-
-
-@dataclass
-class Mods:
-    """The fault prefixes of one request."""
-
-    flags: set[str] = field(default_factory=set)
-    values: dict[str, str] = field(default_factory=dict)
-
-    def int(self, name: str) -> int:
-        """A numeric prefix's value, 0 when absent."""
-        return int(self.values.get(name, "0"))
-
-
-def split_mods(parts: list[str]) -> tuple[Mods, list[str]]:
-    """Leading `~name[=value]` path parts as Mods, and the rest of the path."""
-    mods = Mods()
-    while parts and parts[0].startswith("~"):
-        name, eq, value = parts.pop(0)[1:].partition("=")
-        if name not in _KNOWN_MODS:
-            raise web.HTTPBadRequest(text=f"unknown fault prefix ~{name}")
-        if eq:
-            mods.values[name] = value
-        else:
-            mods.flags.add(name)
-    return mods, parts
-
-
-_KNOWN_MODS = {"stale", "shift", "seg404", "garbage", "html", "delay", "status", "redirect", "loop",
-               "referer", "ua", "token", "id"}
-
-
-class OriginState:
-    """What tests switch at runtime, and the token secret."""
-
-    def __init__(self) -> None:
-        self.killed: set[str] = set()
-        self.latency = 0.0
-        self.texts: dict[str, tuple[bytes, str]] = {}
-        self.paths: list[str] = []
-        self.secret = os.urandom(16)
-
-    def sign(self, exp: int) -> str:
-        """The token signature for an expiry time."""
-        return hmac.new(self.secret, str(exp).encode(), hashlib.sha256).hexdigest()[:16]
-
-    def token_query(self, ttl: float) -> str:
-        """`?exp=..&sig=..` valid for `ttl` seconds from now."""
-        exp = int(time.time() + ttl)
-        return f"?exp={exp}&sig={self.sign(exp)}"
-
-    def token_ok(self, query: dict[str, str]) -> bool:
-        """Whether a request's exp/sig token is genuine and unexpired."""
-        exp = query.get("exp", "")
-        return exp.isdigit() and hmac.compare_digest(query.get("sig", ""), self.sign(int(exp))) \
-            and int(exp) > time.time()
-
-
-def _redirect(request: web.Request, old: str, new: str | None) -> web.HTTPFound:
-    parts = request.path.split("/")
-    index = parts.index(old)
-    parts[index:index + 1] = [new] if new else []
-    query = f"?{request.query_string}" if request.query_string else ""
-    return web.HTTPFound("/".join(parts) + query)
-
-
-def _guard(request: web.Request, mods: Mods, state: OriginState) -> None:
-    """Raise the fault response a request's prefixes and the runtime switches call for."""
-    if any(request.path.startswith(prefix) for prefix in state.killed):
-        raise web.HTTPNotFound(text="killed")
-    if "loop" in mods.flags or "loop" in mods.values:
-        if "loop" in mods.flags:
-            raise _redirect(request, "~loop", "~loop=1")
-        raise _redirect(request, "~loop=1", "~loop")
-    if mods.int("redirect") > 0:
-        left = mods.int("redirect") - 1
-        raise _redirect(request, f"~redirect={mods.int('redirect')}", f"~redirect={left}" if left else None)
-    if "referer" in mods.flags and request.headers.get("Referer") != REFERER:
-        raise web.HTTPForbidden(text="referer required")
-    if "ua" in mods.flags and request.headers.get("User-Agent") != USER_AGENT:
-        raise web.HTTPForbidden(text="user agent required")
-    if "token" in mods.flags and not state.token_ok(dict(request.query)):
-        raise web.HTTPForbidden(text="token missing, bad or expired")
-
-
-def _media_fault(rest: list[str], mods: Mods) -> web.StreamResponse | None:
-    """The 404 or garbage answer for a segment under ~seg404 / ~garbage."""
-    name = rest[-1] if rest else ""
-    if not name.endswith(_MEDIA_EXTS):
-        return None
-    if "seg404" in mods.flags:
-        raise web.HTTPNotFound(text="segment gone")
-    if "garbage" in mods.flags and not name.endswith(".key"):
-        body = b"\x13\x37" + random.Random(name).randbytes(64 * 1024)
-        ext = name[name.rfind("."):]
-        return web.Response(body=body, content_type=CONTENT_TYPES[ext])
-    return None
-
-
-async def _huge(request: web.Request, megabytes: int) -> web.StreamResponse:
-    """A valid-looking media playlist of `megabytes` MB, written chunk by chunk."""
-    resp = web.StreamResponse(headers={"Content-Type": "application/vnd.apple.mpegurl"})
-    await resp.prepare(request)
-    await resp.write(b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n")
-    sent, k = 0, 0
-    try:
-        while sent < megabytes * 1024 * 1024:
-            chunk = "".join(f"#EXTINF:2.000,\n{i}.ts\n" for i in range(k, k + 2000)).encode()
-            await resp.write(chunk)
-            sent, k = sent + len(chunk), k + 2000
-        await resp.write_eof()
-    except ConnectionResetError:  # the client stopped reading early, as size-capped clients should
-        pass
-    return resp
-
-
-def _token_list(request: web.Request, state: OriginState, ttl: float) -> web.Response:
-    """An M3U of tokenised channels whose tokens are fresh on every fetch."""
-    base = f"http://{request.host}/~token"
-    lines = ["#EXTM3U"]
-    for title, path in (("Token live TS (360p)", "/live/ts360/index.m3u8"),
-                        ("Token master", "/live/master.m3u8"),
-                        ("Token live fMP4 (360p)", "/live/fmp4/index.m3u8")):
-        lines += [f'#EXTINF:-1 group-title="Token",{title}', base + path + state.token_query(ttl)]
-    return web.Response(text="\n".join(lines) + "\n", content_type="audio/x-mpegurl")
+__all__ = ["REFERER", "USER_AGENT", "TestOrigin"]
 
 
 class TestOrigin:
@@ -283,7 +161,7 @@ class TestOrigin:
         delay = self.state.latency + mods.int("delay") / 1000
         if delay:
             await asyncio.sleep(delay)
-        _guard(request, mods, self.state)
+        guard(request, mods, self.state)
         if mods.int("status"):
             return web.Response(status=mods.int("status"), text=f"status {mods.int('status')} on request")
         # Served texts answer under fault prefixes too: by full path, else by the path without them.
@@ -299,8 +177,8 @@ class TestOrigin:
         if rest[:1] == ["many"] and len(rest) == 3 and rest[1].isdigit():
             rest = ["live", "ts360", rest[2]]
         if "html" in mods.flags and rest[-1].endswith(".m3u8"):
-            return web.Response(text=_HTML, content_type="text/html")
-        fault = _media_fault(rest, mods)
+            return web.Response(text=HTML_PAGE, content_type="text/html")
+        fault = media_fault(rest, mods)
         if fault is not None:
             return fault
         query = f"?{request.query_string}" if "token" in mods.flags else ""
@@ -310,7 +188,7 @@ class TestOrigin:
         if len(rest) != 2:
             return None
         if rest[0] == "huge" and rest[1].removesuffix(".m3u8").isdigit():
-            return await _huge(request, int(rest[1].removesuffix(".m3u8")))
+            return await huge_playlist(request, int(rest[1].removesuffix(".m3u8")))
         if rest[0] == "tokens" and rest[1].removesuffix(".m3u").isdigit():
-            return _token_list(request, self.state, int(rest[1].removesuffix(".m3u")))
+            return token_list(request, self.state, int(rest[1].removesuffix(".m3u")))
         return None
