@@ -1,0 +1,207 @@
+"""Finding Chromium and hls.js, and keeping one headless Chromium alive for the verifier."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import uuid
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from playwright.async_api import Browser, BrowserContext, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SYSTEM_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+# Flags for a closed network: without them Chromium keeps trying to reach Google's services.
+CHROMIUM_FLAGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--mute-audio",
+    # A verifier cannot click every player; muted autoplay is allowed anyway, this covers embeds.
+    "--autoplay-policy=no-user-gesture-required",
+)
+MARKER_ENV = "SLIPSTREAM_VERIFIER_ID"
+HLS_JS_RELPATH = Path("node_modules/hls.js/dist/hls.min.js")
+
+
+def _playwright_browsers() -> list[Path]:
+    """Chromium builds Playwright downloaded itself, newest first."""
+    root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or "~/.cache/ms-playwright")
+    root = root.expanduser()
+    found = [*root.glob("chromium-*/chrome-linux*/chrome"),
+             *root.glob("chromium_headless_shell-*/chrome-linux*/headless_shell")]
+    return sorted(found, reverse=True)
+
+
+def find_browser(configured: str = "") -> str | None:
+    """The Chromium to use: the configured path, the usual system names, then Playwright's own."""
+    if configured:
+        path = shutil.which(configured) or (configured if Path(configured).is_file() else None)
+        if path is None:
+            log.warning("configured browser %s not found; looking elsewhere", configured)
+        else:
+            return path
+    for name in SYSTEM_BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    own = [p for p in _playwright_browsers() if os.access(p, os.X_OK)]
+    return str(own[0]) if own else None
+
+
+def find_hls_js(start: Path | None = None) -> Path | None:
+    """hls.min.js from the nearest node_modules above `start` (default: this package), or None."""
+    here = (start or Path(__file__)).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / HLS_JS_RELPATH
+        if candidate.is_file():
+            return candidate
+    cwd_candidate = Path.cwd() / HLS_JS_RELPATH
+    return cwd_candidate if cwd_candidate.is_file() else None
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:  # the process ended while we looked
+        return None
+
+
+def _ppid(pid: int) -> int | None:
+    stat = _read_text(Path(f"/proc/{pid}/stat"))
+    if not stat:
+        return None
+    # The command name (field 2) may hold spaces; fields after the last ')' are fixed.
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+class BrowserHost:
+    """One lazily launched headless Chromium, relaunched when it has died."""
+
+    def __init__(self, executable: str) -> None:
+        self.executable = executable
+        self.marker = uuid.uuid4().hex
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+        self._lock = asyncio.Lock()
+        self._gone: dict[Browser, asyncio.Event] = {}
+        self.launches = 0
+
+    async def get(self) -> Browser:
+        """The running browser, launching (or relaunching) it when needed."""
+        async with self._lock:
+            if self._browser is None or not self._browser.is_connected():
+                if self._browser is not None:
+                    self._gone.pop(self._browser, None)
+                self._browser = await self._launch()
+            return self._browser
+
+    async def new_context(self, **options: Any) -> BrowserContext:
+        """A fresh context; a browser that died unnoticed is relaunched once."""
+        browser = await self.get()
+        try:
+            return await browser.new_context(**options)
+        except PlaywrightError as exc:
+            log.warning("verifier browser unusable (%s); relaunching", str(exc).splitlines()[0])
+            await self._discard(browser)
+            return await (await self.get()).new_context(**options)
+
+    async def died(self, browser: Browser | None, within: float) -> bool:
+        """Whether `browser` has disconnected, waiting up to `within` s for the news to arrive."""
+        gone = self._gone.get(browser) if browser is not None else None
+        if gone is None:
+            return browser is None or not browser.is_connected()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await gone.wait()
+        return gone.is_set()
+
+    async def unless_gone(self, browser: Browser | None, work: Awaitable[T]) -> T:
+        """Await `work`, but raise PlaywrightError at once if `browser` disconnects meanwhile."""
+        gone = self._gone.get(browser) if browser is not None else None
+        task = asyncio.ensure_future(work)
+        if gone is None:
+            return await task
+        watcher = asyncio.ensure_future(gone.wait())
+        try:
+            await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            watcher.cancel()
+            if not task.done():
+                task.cancel()
+        if task.done() and not task.cancelled():
+            return task.result()
+        raise PlaywrightError("the browser closed before the check ended")
+
+    async def _discard(self, browser: Browser) -> None:
+        async with self._lock:
+            if self._browser is browser:
+                self._browser = None
+            self._gone.pop(browser, None)
+        with contextlib.suppress(PlaywrightError):  # it is already gone
+            await browser.close()
+
+    async def _launch(self) -> Browser:
+        if self._playwright is None:
+            self._playwright = await async_playwright().start()
+        env: dict[str, str | float | bool] = {**os.environ, MARKER_ENV: self.marker}
+        browser = await self._playwright.chromium.launch(
+            executable_path=self.executable, headless=True, args=list(CHROMIUM_FLAGS),
+            env=env, handle_sigint=False, handle_sigterm=False, handle_sighup=False,
+        )
+        gone = self._gone[browser] = asyncio.Event()
+        browser.on("disconnected", lambda _: gone.set())
+        self.launches += 1
+        log.info("verifier browser launched (%s, launch #%d)", self.executable, self.launches)
+        return browser
+
+    @property
+    def browser(self) -> Browser | None:
+        """The browser if one is running, without launching."""
+        b = self._browser
+        return b if b is not None and b.is_connected() else None
+
+    def pids(self) -> list[int]:
+        """Pids of this host's Chromium processes (found by the marker in their environment)."""
+        token = f"{MARKER_ENV}={self.marker}".encode()
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                environ = (entry / "environ").read_bytes()
+            except OSError:
+                continue
+            if token in environ.split(b"\0"):
+                pids.append(int(entry.name))
+        return sorted(pids)
+
+    def root_pid(self) -> int | None:
+        """The browser process itself: the marked process whose parent is not marked."""
+        pids = set(self.pids())
+        roots = [p for p in pids if _ppid(p) not in pids]
+        return min(roots) if roots else None
+
+    async def close(self) -> None:
+        """Close the browser and the Playwright driver."""
+        async with self._lock:
+            browser, self._browser = self._browser, None
+            playwright, self._playwright = self._playwright, None
+        if browser is not None:
+            try:
+                await browser.close()
+            except PlaywrightError as exc:  # already gone: nothing left to close
+                log.debug("closing verifier browser: %s", exc)
+        if playwright is not None:
+            await playwright.stop()
