@@ -68,18 +68,17 @@ class Upstream:
 
     async def master(self, stream: Stream, *, fresh: bool = False) -> Fetched:
         """The stream's current master (or media) playlist; refresh and retry once on 401/403/410."""
+        url = self.refresher.current_url(stream)
         try:
-            return await self._master_once(stream, fresh)
+            return await self._master_once(stream, url, fresh)
         except UpstreamStatus as exc:
-            if exc.status not in REFRESH_STATUSES or stream.id not in {a.stream_id for a in
-                                                                        self.refresher.active()}:
+            if exc.status not in REFRESH_STATUSES or self.refresher.get(stream.id) is None:
                 raise
             log.info("upstream %d on %s: refreshing token", exc.status, stream.id)
-            await self.refresher.refresh_now(stream.id)
-            return await self._master_once(stream, True)
+            await self.refresher.refresh_now(stream.id, failed_url=url)
+            return await self._master_once(stream, self.refresher.current_url(stream), True)
 
-    async def _master_once(self, stream: Stream, fresh: bool) -> Fetched:
-        url = self.refresher.current_url(stream)
+    async def _master_once(self, stream: Stream, url: str, fresh: bool) -> Fetched:
         cached = self._masters.get(url)
         if cached and not fresh and time.monotonic() - cached[0] < MASTER_TTL:
             return cached[1]

@@ -125,12 +125,18 @@ class TokenRefreshManager:
         due = sorted({w.active.site_key for w in self._watches.values() if w.due_at <= now})
         await asyncio.gather(*(self.refresh_extractor(key) for key in due))
 
-    async def refresh_now(self, stream_id: str) -> bool:
-        """Refresh the extractor of a watched stream now; True when its URL changed."""
+    async def refresh_now(self, stream_id: str, failed_url: str | None = None) -> bool:
+        """Refresh the extractor of a watched stream now; True when its URL changed.
+
+        `failed_url` is the URL an upstream just refused: when the stream has moved on from
+        it already (a refresh finished while that request was in flight), nothing is re-run.
+        """
         watch = self._watches.get(stream_id)
         if watch is None:
             return False
         before = watch.active.current_url
+        if failed_url is not None and failed_url != before:
+            return True
         await self.refresh_extractor(watch.active.site_key)
         return watch.active.current_url != before
 

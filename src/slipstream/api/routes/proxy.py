@@ -54,9 +54,12 @@ async def master(stream_id: str, request: Request, rt: RuntimeDep) -> Response:
 async def variant(stream_id: str, key: str, rt: RuntimeDep) -> Response:
     """A variant, resolved against the freshest master, so refreshed tokens reach the player."""
     stream = _known(rt, stream_id)
-    rt.refresher.touch(stream_id)
+    # A player may hold a variant URL without ever fetching the master again (a restarted
+    # service, an idle-expired watch), and the variant needs fresh tokens all the same.
+    rt.refresher.watch(stream)
     for attempt in (0, 1):
         fetched = await rt.upstream.master(stream, fresh=attempt > 0)
+        used = rt.refresher.current_url(stream)  # the URL that master came from
         try:
             url = resolve_variant(fetched.text, fetched.url, key)
         except PlaylistError:
@@ -70,7 +73,7 @@ async def variant(stream_id: str, key: str, rt: RuntimeDep) -> Response:
             status = getattr(exc, "status", None)
             if attempt or status not in (401, 403, 410) or rt.refresher.get(stream_id) is None:
                 raise
-            await rt.refresher.refresh_now(stream_id)
+            await rt.refresher.refresh_now(stream_id, failed_url=used)
     raise AssertionError("unreachable")
 
 
