@@ -50,6 +50,7 @@ function play(stream) {
 
 // A stream the user picks: every stream gets a fresh chance.
 function choose(stream) {
+  if (player.stream && player.stream.id === stream.id) return;  // already on it
   state.failed.clear();
   state.waiting = false;
   notify("");
