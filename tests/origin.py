@@ -35,7 +35,7 @@ everything below them, since playlists use relative URIs; e.g. `/~delay=500/~sta
 | ~garbage | segments answer random bytes (right extension and Content-Type) |
 | ~html | every .m3u8 answers an HTML page (200 text/html) |
 | ~delay=MS | every response waits MS milliseconds first |
-| ~status=N | every response is an empty HTTP N |
+| ~status=N | every response is HTTP N with a short text body |
 | ~redirect=N | N 302 redirects before the real response |
 | ~loop | 302 redirects forever (alternating ~loop and ~loop=1) |
 | ~referer | 403 unless `Referer: origin.REFERER` is sent |
@@ -44,7 +44,11 @@ everything below them, since playlists use relative URIs; e.g. `/~delay=500/~sta
 |   | every URI in its playlists carries the request's token, so segments expire too |
 | ~id=X | no effect: makes a distinct URL (e.g. to kill just that one) |
 
-Runtime switches (reset after every test by tests/conftest.py): `kill(prefix)` / `revive(prefix)`
+The object (`from origin import TestOrigin, REFERER, USER_AGENT`):
+`base_url`, `url(path)`, `token_url(path, ttl=30)` (path behind ~token with a fresh token),
+`serve_text(path, body, content_type="text/plain") -> url`, `hits(prefix="/")` (requests
+seen whose path starts with prefix), `media` (the MediaSet), `loop` (segments per loop).
+Runtime switches, reset after every test by tests/conftest.py: `kill(prefix)` / `revive(prefix)`
 (404 for request paths starting with prefix), `set_latency(seconds)` (added to every response).
 """
 

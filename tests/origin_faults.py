@@ -28,7 +28,10 @@ class Mods:
 
     def int(self, name: str) -> int:
         """A numeric prefix's value, 0 when absent."""
-        return int(self.values.get(name, "0"))
+        try:
+            return int(self.values.get(name, "0"))
+        except ValueError:
+            raise web.HTTPBadRequest(text=f"~{name} needs a whole number") from None
 
 
 def split_mods(parts: list[str]) -> tuple[Mods, list[str]]:

@@ -170,3 +170,5 @@ async def test_served_text_files(http: aiohttp.ClientSession, origin: TestOrigin
 async def test_unknown_fault_prefix_is_a_clear_400(http: aiohttp.ClientSession, origin: TestOrigin) -> None:
     status, _, body = await get(http, origin.url("/~nosuch" + LIVE))
     assert status == 400 and b"~nosuch" in body
+    status, _, body = await get(http, origin.url("/~delay=soon" + LIVE))
+    assert status == 400 and b"~delay needs a whole number" in body
