@@ -78,7 +78,7 @@ class GuardedConnector(aiohttp.TCPConnector):
         super().__init__(**kwargs)
         self.guard = guard
 
-    async def _resolve_host(  # type: ignore[override]
+    async def _resolve_host(
         self, host: str, port: int, traces: Sequence[Any] | None = None
     ) -> list[ResolveResult]:
         results = await super()._resolve_host(host, port, traces=traces)
