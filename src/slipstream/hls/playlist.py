@@ -8,6 +8,7 @@ re-exported here.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -113,9 +114,17 @@ Playlist = MasterPlaylist | MediaPlaylist
 def _lenient_tags(line: str, lineno: int, data: dict[str, Any], state: dict[str, Any]) -> bool:
     # Real servers write "#EXT-X-TARGETDURATION:6.0"; the library only takes integers.
     if line.startswith("#EXT-X-TARGETDURATION:"):
-        data["targetduration"] = float(line.split(":", 1)[1])
+        data["targetduration"] = _duration(line.split(":", 1)[1])
         return True
     return False
+
+
+def _duration(text: str | float) -> float:
+    # "nan" and "inf" parse as floats; a NaN target duration would make the staleness wait endless.
+    value = float(text)
+    if not math.isfinite(value):
+        raise PlaylistError(f"bad playlist: duration {str(text)[:20]!r} is not a number")
+    return value
 
 
 def parse_playlist(data: bytes, url: str) -> Playlist:
@@ -162,7 +171,7 @@ def _media(raw: dict[str, Any], base: str) -> MediaPlaylist:
         if brange is not None:
             next_offset[uri] = brange.offset + brange.length
         key, init = _key(seg.get("key"), base), _init(seg.get("init_section"), base)
-        segments.append(Segment(uri, float(seg["duration"]), first + len(segments), brange, key, init))
+        segments.append(Segment(uri, _duration(seg["duration"]), first + len(segments), brange, key, init))
     return MediaPlaylist(
         url=base,
         segments=segments,
@@ -180,7 +189,10 @@ def _byterange(value: str | None, implied_offset: int) -> ByteRange | None:
     if not value:
         return None
     length, _, offset = value.strip().strip('"').partition("@")
-    return ByteRange(int(length), int(offset) if offset else implied_offset)
+    brange = ByteRange(int(length), int(offset) if offset else implied_offset)
+    if brange.length < 1 or brange.offset < 0:  # §4.3.2.2: decimal-integers, and an empty range is none
+        raise PlaylistError(f"bad playlist: byte range {value[:30]!r}")
+    return brange
 
 
 def _key(raw: dict[str, Any] | None, base: str) -> Key | None:
