@@ -28,6 +28,9 @@ _ATTR = re.compile(r"""\s*([A-Za-z0-9_:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s,
 _DURATION = re.compile(r"\s*(-?\d+(?:\.\d+)?)?")
 _HLS_TAGS = ("#EXT-X-TARGETDURATION", "#EXT-X-STREAM-INF", "#EXT-X-MEDIA-SEQUENCE")
 _VLC_HEADERS = ("http-referrer", "http-referer", "http-user-agent", "http-origin")
+# RFC 9110 §5.1 field names are tokens; values hold no control characters but HTAB (§5.5).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_HEADER_VALUE_CTL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass
@@ -104,7 +107,7 @@ def _read_extinf(body: str, pending: _Pending) -> None:
 def _read_exthttp(body: str, pending: _Pending) -> None:
     try:
         data: Any = json.loads(body)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):  # deeply nested JSON exhausts the recursion limit
         data = None
     if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
         pending.error = "bad #EXTHTTP (not a JSON object of strings)"
@@ -153,6 +156,7 @@ def _build_entry(line: str, number: int, p: _Pending, result: M3UParseResult, ba
     url = _entry_url(raw, base)
     headers = {**_playlist_headers(result.attributes), **_playlist_headers(p.attrs),
                **p.vlc_headers, **p.http_headers, **kodi_headers}
+    _check_headers(headers)
     name = p.attrs.get("tvg-name") or None
     raw_title = p.title or name or _title_from_url(url)
     title, quality = split_quality(raw_title)
@@ -163,6 +167,13 @@ def _build_entry(line: str, number: int, p: _Pending, result: M3UParseResult, ba
                     quality=quality, group=attrs.get("group-title") or p.group,
                     tvg_id=attrs.get("tvg-id") or None, tvg_name=name,
                     logo=attrs.get("tvg-logo") or None, headers=headers)
+
+
+def _check_headers(headers: dict[str, str]) -> None:
+    """Refuse header names and values no HTTP request may carry (CRLF would inject headers)."""
+    for name, value in headers.items():
+        if not _HEADER_NAME.fullmatch(name) or _HEADER_VALUE_CTL.search(value):
+            raise ValueError(f"bad header {name[:40]!r}: {value[:40]!r}")
 
 
 def _title_from_url(url: str) -> str:
@@ -178,7 +189,7 @@ def _check_is_m3u(lines: list[str]) -> None:
         raise PlaylistError("an HLS stream playlist, not a channel list: use a curated source")
     extended = first.upper().startswith("#EXTM3U") or any(
         line.upper().startswith("#EXTINF") for line in lines)
-    if not extended and urlsplit(first).scheme.lower() not in ("http", "https"):
+    if not extended and not re.match(r"https?:", first, re.IGNORECASE):  # urlsplit raises on "http://[x"
         raise PlaylistError(f"not an M3U playlist (starts with {first[:40]!r})")
 
 
