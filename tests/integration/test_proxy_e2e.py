@@ -1,0 +1,315 @@
+"""The watching proxy end to end: a real service, the local origin, ffmpeg as the player.
+
+Tokens on the origin's `/~token/...` paths expire (403 after), and the M3U at
+`/tokens/{ttl}.m3u` hands out fresh ones on every fetch, so the service's token
+refresher has real work to do while the players run. A small misbehaving upstream
+(`Cdn`) covers what the origin cannot do: hop-by-hop headers, endless bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import re
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from aiohttp import web
+
+from origin import TestOrigin
+from service_support import LocalApp, ServiceFactory, ServiceHandle, http_get
+from slipstream.proxy.signing import Signer
+
+TOKEN_TTL_S = 20
+PLAY_S = 75
+SECRET = "e2e-proxy-secret-0123456789abcdef"
+CHUNK = b"\x47" + bytes(64 * 1024 - 1)
+SOURCE_REFERER = "http://referer.test/watch"
+
+
+def config(*sources: str, extra: str = "") -> str:
+    """A service config: private upstreams allowed (all is local), no browser, m3u sources by URL."""
+    tables = "".join(f'[[sources]]\ntype = "m3u"\nkey = "tv{i}"\nurl = "{url}"\n'
+                     for i, url in enumerate(sources))
+    return (f'[server]\nsecret = "{SECRET}"\n[proxy]\nallow_private_upstreams = true\n'
+            f"[verify]\nenabled = false\n{extra}{tables}")
+
+
+def by_title(streams: list[dict[str, Any]], title: str) -> str:
+    """The id of the listed stream with this title."""
+    return next(s["id"] for s in streams if s["title"] == title)
+
+
+def active(svc: ServiceHandle) -> dict[str, dict[str, Any]]:
+    """GET /active as {stream_id: record}."""
+    return {a["stream_id"]: a for a in svc.get_json("/active")}
+
+
+def proxy_lines(body: bytes) -> list[str]:
+    """The proxy URLs a rewritten playlist hands the player."""
+    return [line for line in body.decode().splitlines() if line.startswith("/proxy/")]
+
+
+def wait_until(check: Any, timeout: float, what: str) -> None:
+    """Poll `check()` until true; fail naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+# --- ffmpeg across token expiries ----------------------------------------------------------
+
+
+def ffmpeg(url: str, progress: Path, seconds: int) -> subprocess.Popen[str]:
+    """ffmpeg reading `seconds` of `url` into the null muxer, reporting progress to a file."""
+    cmd = ["ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "warning", "-progress", str(progress),
+           "-i", url, "-t", str(seconds), "-c", "copy", "-f", "null", "-"]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def seconds_read(progress: Path) -> float:
+    """The last out_time ffmpeg reported, in seconds."""
+    times = re.findall(r"^out_time_us=(\d+)$", progress.read_text(), re.MULTILINE)
+    return int(times[-1]) / 1e6 if times else 0.0
+
+
+@pytest.mark.slow
+def test_ffmpeg_plays_master_and_variant_across_token_expiries(
+        service: ServiceFactory, origin: TestOrigin, tmp_path: Path) -> None:
+    # Two services, so the variant-only player's stream is watched by nothing else: its
+    # master is never fetched through its service's proxy, only the variant URL.
+    svc, lone = (service(config(origin.url(f"/tokens/{TOKEN_TTL_S}.m3u"))) for _ in range(2))
+    master_id = by_title(svc.wait_for_streams(lambda s: len(s) == 3), "Token master")
+    assert by_title(lone.wait_for_streams(lambda s: len(s) == 3), "Token master") == master_id
+    status, _, body = http_get(svc.url(f"/proxy/{master_id}/master.m3u8"))
+    assert status == 200, body
+    variant_path = proxy_lines(body)[0]
+    assert re.fullmatch(rf"/proxy/{master_id}/v/[^/]+\.m3u8", variant_path)
+    players = {"master": ffmpeg(svc.url(f"/proxy/{master_id}/master.m3u8"), tmp_path / "m", PLAY_S),
+               "variant": ffmpeg(lone.url(variant_path), tmp_path / "v", PLAY_S)}
+    errors = {name: p.communicate(timeout=PLAY_S + 40)[1] for name, p in players.items()}
+    for name, player in players.items():
+        assert player.returncode == 0, f"{name}: ffmpeg exited {player.returncode}: {errors[name]}"
+        # ffmpeg skips a segment it cannot open and goes on: any HTTP error is a failure here.
+        assert not re.search(r"HTTP error|Failed to|Server returned", errors[name]), f"{name}: {errors[name]}"
+        read = seconds_read(tmp_path / name[0])
+        assert read >= PLAY_S - 5, f"{name}: ffmpeg read only {read:.1f}s"
+    for server in (svc, lone):
+        record = active(server)[master_id]
+        assert record["refresh_count"] >= 3, record
+        assert record["current_url"] != record["original_url"], record
+        assert record["last_error"] is None, record
+
+
+# --- a 403 on a playlist: one refresh, one retry --------------------------------------------
+
+
+def test_expired_token_refreshes_once_and_retries(service: ServiceFactory, origin: TestOrigin) -> None:
+    list_path = "/e2e/expiring.m3u"
+    # The CDN's list hands out a token that lives 4 s; the service finds it live.
+    origin.serve_text(list_path, f"#EXTM3U\n#EXTINF:-1,Race\n{origin.token_url('/live/master.m3u8', 4)}\n")
+    svc = service(config(origin.url(list_path)))
+    stream = svc.wait_for_streams(lambda s: len(s) == 1)[0]
+    wait_until(lambda: http_get(stream["url"])[0] == 403, 10, "the listed token to expire")
+    fresh_url = origin.token_url("/live/master.m3u8", 300)  # what the CDN hands out now
+    origin.serve_text(list_path, f"#EXTM3U\n#EXTINF:-1,Race\n{fresh_url}\n")
+    lists, masters = origin.hits(list_path), origin.hits("/~token/live/master.m3u8")
+    proxy_master = svc.url(f"/proxy/{stream['id']}/master.m3u8")
+    # A slow CDN (1 s a response) keeps the refresh in flight while all four players
+    # meet their 403, so the count below does not depend on how fast requests arrive.
+    origin.set_latency(1.0)
+    with ThreadPoolExecutor(4) as pool:  # four players ask at once
+        answers = list(pool.map(http_get, [proxy_master] * 4))
+    for status, _, body in answers:
+        assert status == 200, body
+        assert len(proxy_lines(body)) == 2  # both variants, rewritten
+    assert origin.hits(list_path) - lists == 1  # one extractor run for all four
+    assert origin.hits("/~token/live/master.m3u8") - masters == 8  # each: one 403, one retry
+    record = active(svc)[stream["id"]]
+    assert (record["original_url"], record["current_url"]) == (stream["url"], fresh_url)
+    assert record["refresh_count"] == 1 and record["last_error"] is None
+    assert "upstream 403" in svc.log(100)
+
+
+# --- idle streams stop being watched ----------------------------------------------------------
+
+
+def test_no_proxy_traffic_for_idle_after_ends_watching(service: ServiceFactory, origin: TestOrigin) -> None:
+    svc = service(config(origin.url("/tokens/300.m3u"), extra='[schedule]\nidle_after = "3s"\n'))
+    sid = by_title(svc.wait_for_streams(lambda s: len(s) == 3), "Token master")
+    status, _, body = http_get(svc.url(f"/streams/{sid}/watch"), method="POST")
+    assert status == 200, body
+    variant = proxy_lines(http_get(svc.url(f"/proxy/{sid}/master.m3u8"))[2])[0]
+    started = time.monotonic()
+    while time.monotonic() - started < 5:  # a player reloading for longer than idle_after
+        assert http_get(svc.url(variant))[0] == 200
+        assert sid in active(svc), "dropped while a player was reloading"
+        time.sleep(1)  # the player's reload interval
+    went_quiet = time.monotonic()
+    wait_until(lambda: sid not in active(svc), 15, "the idle stream to be dropped")
+    assert time.monotonic() - went_quiet >= 2.5
+    assert "no proxy traffic" in svc.log(200)
+
+
+def test_unwatch_drops_the_stream(service: ServiceFactory, origin: TestOrigin) -> None:
+    svc = service(config(origin.url("/tokens/300.m3u")))
+    sid = by_title(svc.wait_for_streams(lambda s: len(s) == 3), "Token master")
+    status, _, body = http_get(svc.url(f"/streams/{sid}/watch"), method="POST")
+    assert (status, body.count(f"/proxy/{sid}/master.m3u8".encode())) == (200, 1)
+    assert sid in active(svc)
+    assert http_get(svc.url(f"/streams/{sid}/watch"), method="DELETE")[0] == 204
+    assert active(svc) == {}
+    assert http_get(svc.url("/streams/nope/watch"), method="POST")[0] == 404
+
+
+# --- a misbehaving upstream: headers, endless bodies ------------------------------------------
+
+
+@dataclass
+class Seen:
+    """One request the Cdn answered."""
+
+    path: str
+    headers: dict[str, str]
+    sent: int = 0
+    reset: bool = False   # the client went away mid-body
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class Cdn:
+    """An upstream that misbehaves on purpose: hop-by-hop and private headers, endless bodies."""
+
+    HEADERS = {"Keep-Alive": "timeout=99", "Proxy-Authenticate": 'Basic realm="cdn"',
+               "Proxy-Connection": "keep-alive", "Set-Cookie": "cdn_session=secret",
+               "X-Cache": "HIT from edge-7", "Server": "secret-cdn/1.0",
+               "ETag": '"seg-1"', "Accept-Ranges": "bytes"}
+
+    def __init__(self) -> None:
+        self.seen: list[Seen] = []
+        self.app = web.Application()
+        self.app.router.add_get("/hop/index.m3u8", self._hop_playlist)
+        self.app.router.add_get("/hop/seg.ts", self._hop_segment)
+        self.app.router.add_get("/endless/{name}.ts", self._endless_segment)
+        self.app.router.add_get("/big/index.m3u8", self._endless_playlist)
+
+    def requests(self, path: str) -> list[Seen]:
+        """Requests for one path, oldest first."""
+        return [s for s in self.seen if s.path == path]
+
+    def _note(self, request: web.Request) -> Seen:
+        seen = Seen(request.path, {k.lower(): v for k, v in request.headers.items()})
+        self.seen.append(seen)
+        return seen
+
+    async def _hop_playlist(self, request: web.Request) -> web.Response:
+        self._note(request).done.set()
+        body = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg.ts\n#EXT-X-ENDLIST\n"
+        return web.Response(text=body, content_type="application/vnd.apple.mpegurl")
+
+    async def _hop_segment(self, request: web.Request) -> web.Response:
+        self._note(request).done.set()
+        return web.Response(body=CHUNK, headers={**self.HEADERS, "Content-Type": "video/mp2t"})
+
+    async def _endless_segment(self, request: web.Request) -> web.StreamResponse:
+        return await self._endless(request, CHUNK, "video/mp2t", pause=0.01)
+
+    async def _endless_playlist(self, request: web.Request) -> web.StreamResponse:
+        lines = b"#EXTM3U\n#EXT-X-TARGETDURATION:2\n" + b"#EXTINF:2.0,\nx.ts\n" * 4000
+        return await self._endless(request, lines, "application/vnd.apple.mpegurl")
+
+    async def _endless(self, request: web.Request, chunk: bytes, content_type: str,
+                       pause: float = 0.0) -> web.StreamResponse:
+        """A body that goes on for 30 s unless the client goes away; records which happened."""
+        seen = self._note(request)
+        resp = web.StreamResponse(headers={"Content-Type": content_type})
+        await resp.prepare(request)
+        ends = asyncio.get_running_loop().time() + 30
+        try:
+            while asyncio.get_running_loop().time() < ends:
+                await resp.write(chunk)
+                seen.sent += len(chunk)
+                await asyncio.sleep(pause)
+        except ConnectionError:
+            seen.reset = True
+        finally:
+            seen.done.set()
+        return resp
+
+
+@pytest.fixture(scope="module")
+def cdn_service(module_service: ServiceFactory, origin: TestOrigin) -> Any:
+    """(service, cdn, stream ids by title): the origin's live master and the Cdn's streams."""
+    cdn = Cdn()
+    with LocalApp(cdn.app) as app:
+        listing = (f"#EXTM3U\n#EXTINF:-1,Live\n{origin.url('/live/master.m3u8')}\n"
+                   f"#EXTINF:-1,Hop\n#EXTVLCOPT:http-referrer={SOURCE_REFERER}\n{app.url('/hop/index.m3u8')}\n"
+                   f"#EXTINF:-1,Big\n{app.url('/big/index.m3u8')}\n")
+        svc = module_service(config(origin.serve_text("/e2e/cdn.m3u", listing)))
+        streams = svc.wait_for_streams(lambda s: len(s) == 3 and all(x["reason"] for x in s), "/streams/all")
+        yield svc, cdn, app, {s["title"]: s["id"] for s in streams}
+
+
+def test_range_is_forwarded_and_206_passes_through(cdn_service: Any, origin: TestOrigin) -> None:
+    svc, _, _, ids = cdn_service
+    variant = proxy_lines(http_get(svc.url(f"/proxy/{ids['Live']}/master.m3u8"))[2])[0]
+    segment = proxy_lines(http_get(svc.url(variant))[2])[0]
+    status, headers, body = http_get(svc.url(segment), headers={"Range": "bytes=100-1099"})
+    assert status == 206, body[:200]
+    token = urlsplit(segment).path.rpartition("/")[2]
+    upstream = Signer(SECRET.encode()).verify(ids["Live"], token)
+    direct = http_get(upstream, headers={"Range": "bytes=100-1099"})
+    assert body == direct[2] and len(body) == 1000
+    assert headers["content-range"] == direct[1]["content-range"]
+    assert headers["content-type"] == "video/mp2t"
+
+
+def test_headers_hop_by_hop_and_private_ones_stay_behind(cdn_service: Any) -> None:
+    svc, cdn, _, ids = cdn_service
+    status, headers, body = http_get(svc.url(f"/proxy/{ids['Hop']}/master.m3u8"))
+    assert status == 200
+    assert headers["access-control-allow-origin"] == "*"  # browsers on another origin may read it
+    player_headers = {"Cookie": "player=1", "Authorization": "Bearer player-secret",
+                      "Proxy-Authorization": "Basic eA==", "X-Forwarded-For": "203.0.113.9"}
+    status, headers, body = http_get(svc.url(proxy_lines(body)[0]), headers=player_headers)
+    assert (status, body) == (200, CHUNK)
+    for name in ("keep-alive", "proxy-authenticate", "proxy-connection", "set-cookie", "x-cache"):
+        assert name not in headers, f"{name} passed through: {headers}"
+    assert headers["server"] != "secret-cdn/1.0"
+    assert (headers["etag"], headers["accept-ranges"], headers["content-type"]) == ('"seg-1"', "bytes",
+                                                                                    "video/mp2t")
+    assert headers["access-control-allow-origin"] == "*"
+    sent = cdn.requests("/hop/seg.ts")[-1].headers
+    assert sent.get("referer") == SOURCE_REFERER  # the source's headers go upstream
+    for name in ("cookie", "authorization", "proxy-authorization", "x-forwarded-for"):
+        assert name not in sent, f"the player's {name} reached the upstream"
+
+
+def test_player_going_away_mid_segment_cancels_the_upstream_fetch(cdn_service: Any) -> None:
+    svc, cdn, app, ids = cdn_service
+    path = Signer(SECRET.encode()).sign(ids["Hop"], app.url("/endless/gone.ts"))
+    conn = http.client.HTTPConnection("127.0.0.1", svc.port, timeout=10)
+    conn.request("GET", path)
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.read(256 * 1024)[:1] == b"\x47"
+    conn.close()  # the player goes away mid-segment
+    seen = cdn.requests("/endless/gone.ts")[-1]
+    assert seen.done.wait(10), "the upstream body kept flowing after the player left"
+    assert seen.reset
+
+
+def test_huge_playlist_is_refused_without_being_read_whole(cdn_service: Any) -> None:
+    svc, cdn, _, ids = cdn_service
+    before = len(cdn.requests("/big/index.m3u8"))
+    status, headers, body = http_get(svc.url(f"/proxy/{ids['Big']}/master.m3u8"), timeout=20)
+    assert status == 502 and b"too large" in body, body[:300]
+    seen = cdn.requests("/big/index.m3u8")[before]
+    assert seen.done.wait(10) and seen.reset, "the proxy kept reading the endless playlist"
+    assert seen.sent < 64 * 1024 * 1024  # a 2 MB cap; the rest is socket buffers
