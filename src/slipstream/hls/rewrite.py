@@ -26,6 +26,7 @@ from slipstream.hls.variants import (
     resolve_variant,
     split_lines,
     tag_of,
+    uri_spans,
     variant_key,
     variant_lines,
     variants,
@@ -96,12 +97,14 @@ class _Rewriter:
 
     def run(self) -> str:
         out = (self._line(number, body) for number, (body, _) in enumerate(self.lines))
-        return "\n".join(
+        return "".join(
             line + end for line, (_, end) in zip(out, self.lines, strict=True) if line is not None
         )
 
     def _line(self, number: int, body: str) -> str | None:
         name, rest = tag_of(body)
+        if name and name != "EXTINF" and len(uri_spans(rest)) > 1:
+            return None  # §4.2: no attribute repeats; the URI left unrewritten would reach the player
         if number in self.variants:
             path = self._variant_path(self.variants[number].key)
             return self._with_uri(body, rest, parse_attributes(rest)[1], path) if name else path
@@ -115,12 +118,15 @@ class _Rewriter:
     def _tag_line(self, body: str, name: str, rest: str) -> str | None:
         if name in _DROPPED_TAGS:
             return None
-        if name == "EXT-X-DEFINE":
-            return self._define_line(body, rest)
+        if name == "EXTINF":  # the title is free text, not an attribute list
+            return body
+        if name == "EXT-X-DEFINE" and (pinned := self._define_line(body, rest)) != body:
+            return pinned
         if name == "EXT-X-MAP":
             self.fmp4 = True
-        role = (_MASTER_ROLES if self.master else _MEDIA_ROLES).get(name)
-        return body if role is None else self._uri_tag(body, rest, role)
+        # Any other tag's URI (misplaced, unknown, vendor) is signed too: none leaves unproxied.
+        role = (_MASTER_ROLES if self.master else _MEDIA_ROLES).get(name, "other")
+        return self._uri_tag(body, rest, role)
 
     def _define_line(self, body: str, rest: str) -> str:
         """Pin a QUERYPARAM variable to its value: proxy URLs lack the upstream query (§4.4.2.3)."""

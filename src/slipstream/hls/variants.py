@@ -21,7 +21,9 @@ STREAM_INF = "EXT-X-STREAM-INF"
 IFRAME_INF = "EXT-X-I-FRAME-STREAM-INF"
 MEDIA = "EXT-X-MEDIA"
 
-_ATTR = re.compile(r'(?:^|,)\s*([A-Za-z0-9-]+)\s*=\s*("[^"\r\n]*"|[^,]*)')
+# A quoted value ends at a quote followed by a comma or the end, as players read it (hls.js):
+# `URI="a,X="https://cdn/"` is the value `"a` and then junk, never a URI with a tail.
+_ATTR = re.compile(r'(?:^|,)\s*([A-Za-z0-9-]+)\s*=\s*("[^"\r\n]*"(?=\s*(?:,|$))|[^,]*)')
 # A relative path (with query) that urljoin would just append to the base directory.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_~-][^:/?#;\t]*(?:/[^/?#;\t]+)*(?:\?[^#\t]+)?\Z")
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
@@ -29,6 +31,9 @@ _VARIABLE = re.compile(r"\{\$([A-Za-z0-9_-]+)\}")
 _KEY = re.compile(r"^([a-z]?)(\d{1,6})-([0-9a-fx-]{1,40})$")
 _VARIANT_IDENTITY = re.compile(r"^(?:(\d+x\d+)-)?(\d+)$")
 _MEDIA_KIND = {"AUDIO": "a", "SUBTITLES": "s", "VIDEO": "v"}
+# RFC 8216 §4.1 ends lines with LF or CRLF, but ffmpeg also ends one at a lone CR and hls.js
+# at CR, U+2028 and U+2029: a URI hidden behind one of them is still a line a player fetches.
+_LINE_END = re.compile("(\r\n|[\n\r\u2028\u2029])")
 
 
 @dataclass(frozen=True)
@@ -96,17 +101,19 @@ def _same_resolution(candidates: list[Variant], identity: str) -> list[Variant]:
 
 
 def split_lines(text: str) -> list[tuple[str, str]]:
-    """Lines as (body, line end) so that CRLF and LF both round-trip exactly."""
+    """Lines as (body, line end) so that every line end round-trips exactly."""
     if not text.lstrip("\ufeff \t\r\n").startswith("#EXTM3U"):
         raise PlaylistError("not an HLS playlist (no #EXTM3U)")
-    return [(p[:-1], "\r") if p.endswith("\r") else (p, "") for p in text.split("\n")]
+    parts = _LINE_END.split(text)
+    return list(zip(parts[0::2], [*parts[1::2], ""], strict=True))
 
 
 def tag_of(body: str) -> tuple[str, str]:
-    """A tag line's name and attribute text, ("", "") for anything else."""
-    if not body.startswith("#EXT"):
+    """A tag line's name and attribute text, ("", "") for anything else; leading blanks allowed."""
+    start = body.lstrip().lstrip("\ufeff")
+    if not start.startswith("#EXT"):
         return "", ""
-    name, _, rest = body[1:].partition(":")
+    name, _, rest = start[1:].partition(":")
     return name.strip(), rest
 
 
@@ -119,6 +126,11 @@ def parse_attributes(text: str) -> tuple[dict[str, str], tuple[int, int] | None]
         if name == "URI":
             span = m.span(2)
     return attrs, span
+
+
+def uri_spans(text: str) -> list[tuple[int, int]]:
+    """Where each URI attribute value sits in an attribute list (§4.2 allows one per list)."""
+    return [m.span(2) for m in _ATTR.finditer(text) if m.group(1).upper() == "URI"]
 
 
 def defined_variables(lines: list[tuple[str, str]], base_url: str) -> dict[str, str]:
