@@ -48,6 +48,10 @@ The object (`from origin import TestOrigin, REFERER, USER_AGENT`):
 `base_url`, `url(path)`, `token_url(path, ttl=30)` (path behind ~token with a fresh token),
 `serve_text(path, body, content_type="text/plain") -> url`, `hits(prefix="/")` (requests
 seen whose path starts with prefix), `media` (the MediaSet), `loop` (segments per loop).
+Known limit: ffmpeg's HLS demuxer never completes `-t N` on /live/master-audio.m3u8 while
+the window straddles the loop's wrap (the packed-audio timestamps reset); start such tests
+at the top of a loop with ~shift. Muxed TS/fMP4 play across the wrap.
+
 Runtime switches, reset after every test by tests/conftest.py: `kill(prefix)` / `revive(prefix)`
 (404 for request paths starting with prefix), `set_latency(seconds)` (added to every response).
 """
