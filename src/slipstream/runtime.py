@@ -121,6 +121,7 @@ async def open_runtime(
             service.prepare = demo
         secret = load_or_create_secret(settings.store.path, settings.server.secret)
         refresher = TokenRefreshManager({e.key: e for e in extractors}, settings.schedule)
+        service.metrics.watch_count(lambda: len(refresher.active()))
         upstream = Upstream(http, refresher, settings.health.max_playlist_bytes, settings.health.timeout)
         yield Runtime(settings, guard, http, store, ctx, extractors, service, verifier, health,
                       Signer(secret), refresher, upstream)

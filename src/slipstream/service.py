@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from slipstream.extractors.base import Extractor
+from slipstream.metrics import Metrics, reason_label
 from slipstream.models import HealthResult, Stream, Verdict, utcnow_iso
 from slipstream.ranking import dedupe, rank
 from slipstream.store.base import CheckRow, RunRecord, Store
@@ -90,7 +91,9 @@ class ExtractionService:
         store: Store,
         verifier: Verifier | None = None,
         verify_target: VerifyTarget | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self.extractors = list(extractors)
         self.health = health
         self.store = store
@@ -171,6 +174,7 @@ class ExtractionService:
             if o.error:
                 errors[o.extractor.key] = o.error
         await self._replace_cache(streams, [o.extractor.key for o in outcomes])
+        self._count(outcomes, streams)
         live = sum(s.is_live for s in streams)
         record = RunRecord(started, round(time.monotonic() - t0, 3), len(streams), live, errors)
         await self.store.record_run(record)
@@ -195,6 +199,9 @@ class ExtractionService:
         progress("health", 0, len(hls))
         results = await self.health.check_many([(s.url, s.headers) for s in hls], tick)
         for s, r in zip(hls, results, strict=True):
+            self.metrics.health.labels(reason_label(r.reason)).inc()
+            if r.response_time_ms is not None:
+                self.metrics.health_seconds.observe(r.response_time_ms / 1000)
             s.is_live, s.reason = r.is_live, r.reason
             s.response_time_ms, s.bitrate = r.response_time_ms, r.bitrate
             s.checked_at = r.checked_at
@@ -226,6 +233,10 @@ class ExtractionService:
             v = verdicts.get(url)
             if v is None:
                 continue
+            outcome = "playable" if v.is_playable else "failed"
+            self.metrics.verify.labels(outcome, reason_label(None if v.is_playable else v.reason)).inc()
+            if v.elapsed_ms is not None:
+                self.metrics.first_frame.observe(v.elapsed_ms / 1000)
             s.first_frame_ms = v.elapsed_ms
             if s.stream_type == "embed":
                 s.response_time_ms = v.elapsed_ms
@@ -257,6 +268,16 @@ class ExtractionService:
             else:
                 self.cache.pop(key, None)
         self._rebuild_view()
+
+    def _count(self, outcomes: Sequence[Any], streams: list[Stream]) -> None:
+        m = self.metrics
+        for o in outcomes:
+            m.runs.labels(o.extractor.key, "error" if o.error else "ok").inc()
+            m.run_seconds.labels(o.extractor.key).observe(o.duration_s)
+        for key in self.states:
+            cached = self.cache.get(key, [])
+            m.streams.labels(key, "cached").set(len(cached))
+            m.streams.labels(key, "live").set(sum(s.is_live for s in cached))
 
     def status(self) -> dict[str, Any]:
         """The `/extractors` body."""

@@ -190,6 +190,19 @@ def test_api_answers_at_once_while_a_run_hangs(service: Service) -> None:
     assert service.request("POST", "/extract")[0] == 202
 
 
+def test_metrics_count_runs_reasons_and_streams(service: Service) -> None:
+    status, body = service.get("/metrics")
+    text = body.decode()
+    assert status == 200
+    assert 'slipstream_extractor_runs_total{outcome="error",site_key="broken-site"}' in text
+    assert 'slipstream_extractor_runs_total{outcome="ok",site_key="iptv"}' in text
+    assert 'slipstream_health_checks_total{reason="vod"}' in text
+    assert 'slipstream_health_checks_total{reason="stale"}' in text
+    assert 'slipstream_streams{site_key="iptv",state="live"} 3.0' in text
+    assert "slipstream_health_playlist_seconds_bucket" in text
+    assert "slipstream_watched_streams 0.0" in text
+
+
 def test_openapi_docs(service: Service) -> None:
     spec = service.json("/openapi.json")
     for path in ("/streams", "/streams/all", "/extractors", "/extract", "/healthz"):

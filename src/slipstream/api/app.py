@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from slipstream import __version__
-from slipstream.api.routes import extractors, health, playlist, proxy, streams, watch, web
+from slipstream.api.routes import extractors, health, metrics, playlist, proxy, streams, watch, web
 from slipstream.config import Settings
 from slipstream.errors import (
     ConfigError,
@@ -76,6 +76,6 @@ def create_app(settings: Settings, *, schedule: bool = True) -> FastAPI:
     app.state.settings = settings
     app.state.tasks = set()
     app.add_exception_handler(SlipstreamError, _slipstream_error)
-    for module in (streams, watch, proxy, extractors, health, playlist, web):
+    for module in (streams, watch, proxy, extractors, health, metrics, playlist, web):
         app.include_router(module.router)
     return app
