@@ -69,6 +69,18 @@ class View:
     by_id: dict[str, Stream] = field(default_factory=dict)
 
 
+def _ticker(progress: Progress, phase: str, total: int) -> Callable[[object], None]:
+    """A per-item callback reporting `phase` progress as done/total."""
+    done = 0
+    progress(phase, 0, total)
+
+    def tick(_: object) -> None:
+        nonlocal done
+        done += 1
+        progress(phase, done, total)
+    return tick
+
+
 def public_dict(stream: Stream) -> dict[str, Any]:
     """The API's JSON form of a stream."""
     data = stream.to_dict()
@@ -189,14 +201,7 @@ class ExtractionService:
                 s.is_live, s.reason, s.response_time_ms = True, "trusted", 0.0
                 s.checked_at = utcnow_iso()
         hls = [s for s in streams if s.stream_type == "m3u8" and not s.trusted]
-        done = 0
-
-        def tick(_: HealthResult) -> None:
-            nonlocal done
-            done += 1
-            progress("health", done, len(hls))
-
-        progress("health", 0, len(hls))
+        tick = _ticker(progress, "health", len(hls))
         results = await self.health.check_many([(s.url, s.headers) for s in hls], tick)
         for s, r in zip(hls, results, strict=True):
             self.metrics.health.labels(reason_label(r.reason)).inc()
@@ -217,31 +222,24 @@ class ExtractionService:
         self._pending = {s.id: s for s in todo}
         items = [(*self.verify_target(s), "embed" if s.stream_type == "embed" else "hls")
                  for s in todo]
-        done = 0
-
-        def tick(_: Verdict) -> None:
-            nonlocal done
-            done += 1
-            progress("verify", done, len(todo))
-
-        progress("verify", 0, len(todo))
         try:
-            verdicts = await self.verifier.verify_many(items, tick)
+            verdicts = await self.verifier.verify_many(items, _ticker(progress, "verify", len(todo)))
         finally:
             self._pending = {}
         for s, (url, _h, _k) in zip(todo, items, strict=True):
-            v = verdicts.get(url)
-            if v is None:
-                continue
-            outcome = "playable" if v.is_playable else "failed"
-            self.metrics.verify.labels(outcome, reason_label(None if v.is_playable else v.reason)).inc()
-            if v.elapsed_ms is not None:
-                self.metrics.first_frame.observe(v.elapsed_ms / 1000)
-            s.first_frame_ms = v.elapsed_ms
-            if s.stream_type == "embed":
-                s.response_time_ms = v.elapsed_ms
-            if not v.is_playable:
-                s.is_live, s.reason = False, f"playback: {v.reason}"
+            if (v := verdicts.get(url)) is not None:
+                self._apply_verdict(s, v)
+
+    def _apply_verdict(self, s: Stream, v: Verdict) -> None:
+        outcome = "playable" if v.is_playable else "failed"
+        self.metrics.verify.labels(outcome, reason_label(None if v.is_playable else v.reason)).inc()
+        if v.elapsed_ms is not None:
+            self.metrics.first_frame.observe(v.elapsed_ms / 1000)
+        s.first_frame_ms = v.elapsed_ms
+        if s.stream_type == "embed":
+            s.response_time_ms = v.elapsed_ms
+        if not v.is_playable:
+            s.is_live, s.reason = False, f"playback: {v.reason}"
 
     def lookup(self, stream_id: str) -> Stream | None:
         """A known stream by id: served now, or being verified in the current run."""

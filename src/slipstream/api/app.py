@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from slipstream import __version__
 from slipstream.api.routes import extractors, health, metrics, playlist, proxy, streams, watch, web
+from slipstream.api.routes.proxy import PROBE_HEADER
 from slipstream.config import Settings
 from slipstream.errors import (
     ConfigError,
@@ -48,7 +49,7 @@ def proxy_target(settings: Settings) -> Callable[[Stream], tuple[str, Mapping[st
     def target(stream: Stream) -> tuple[str, Mapping[str, str]]:
         if stream.stream_type == "embed":
             return stream.embed_url or stream.url, stream.headers
-        return f"{base}/proxy/{stream.id}/master.m3u8?probe=1", {}
+        return f"{base}/proxy/{stream.id}/master.m3u8", {PROBE_HEADER: "1"}
     return target
 
 

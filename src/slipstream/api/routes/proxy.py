@@ -7,6 +7,8 @@ reload) and everything else at signed, short-lived `/proxy/{id}/s/…` URLs.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
 
@@ -14,12 +16,14 @@ from slipstream.api.deps import RuntimeDep
 from slipstream.errors import PlaylistError, UpstreamError
 from slipstream.hls.rewrite import resolve_variant, rewrite_master, rewrite_media, variants
 from slipstream.models import Stream
+from slipstream.proxy.stable import TOKEN_PARAM, StableSigner
 from slipstream.proxy.upstream import PASS_HEADERS, stream_body
 from slipstream.runtime import Runtime
 
 router = APIRouter(prefix="/proxy", tags=["proxy"])
 
 M3U8 = "application/vnd.apple.mpegurl"
+PROBE_HEADER = "x-slipstream-probe"
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Content-Length, Content-Range"}
 PLAYLIST_HEADERS = {**CORS, "Cache-Control": "no-store"}
 
@@ -29,6 +33,16 @@ def _known(rt: Runtime, stream_id: str) -> Stream:
     if stream is None or stream.stream_type != "m3u8":
         raise HTTPException(404, f"no HLS stream with id {stream_id}")
     return stream
+
+
+def _signer(rt: Runtime) -> Any:
+    """The signer the rewriter uses: segment URLs that survive token refreshes (stable.py)."""
+    return StableSigner(rt.signer)  # duck-typed: the rewriter only calls sign()
+
+
+def is_probe(request: Request) -> bool:
+    """The playback verifier's requests: they check a stream, nobody is watching it."""
+    return request.headers.get(PROBE_HEADER) == "1"
 
 
 def _is_master(text: str) -> bool:
@@ -43,20 +57,21 @@ def _playlist(body: str) -> Response:
 async def master(stream_id: str, request: Request, rt: RuntimeDep) -> Response:
     """The stream's master (or media) playlist, every URI rewritten through the proxy."""
     stream = _known(rt, stream_id)
-    if request.query_params.get("probe") != "1":  # the verifier's probes don't count as watching
+    if not is_probe(request):
         rt.refresher.watch(stream)
     fetched = await rt.upstream.master(stream, fresh=True)
     rewrite = rewrite_master if _is_master(fetched.text) else rewrite_media
-    return _playlist(rewrite(fetched.text, fetched.url, stream_id, rt.signer))
+    return _playlist(rewrite(fetched.text, fetched.url, stream_id, _signer(rt)))
 
 
 @router.get("/{stream_id}/v/{key}.m3u8")
-async def variant(stream_id: str, key: str, rt: RuntimeDep) -> Response:
+async def variant(stream_id: str, key: str, request: Request, rt: RuntimeDep) -> Response:
     """A variant, resolved against the freshest master, so refreshed tokens reach the player."""
     stream = _known(rt, stream_id)
     # A player may hold a variant URL without ever fetching the master again (a restarted
     # service, an idle-expired watch), and the variant needs fresh tokens all the same.
-    rt.refresher.watch(stream)
+    if not is_probe(request):
+        rt.refresher.watch(stream)
     for attempt in (0, 1):
         fetched = await rt.upstream.master(stream, fresh=attempt > 0)
         used = rt.refresher.current_url(stream)  # the URL that master came from
@@ -67,7 +82,7 @@ async def variant(stream_id: str, key: str, rt: RuntimeDep) -> Response:
         try:
             media = await rt.upstream.fetch_text(url, rt.upstream.headers(stream))
             renditions = variants(fetched.text, fetched.url)
-            return _playlist(rewrite_media(media.text, media.url, stream_id, rt.signer,
+            return _playlist(rewrite_media(media.text, media.url, stream_id, _signer(rt),
                                            renditions=renditions))
         except UpstreamError as exc:
             status = getattr(exc, "status", None)
@@ -80,13 +95,14 @@ async def variant(stream_id: str, key: str, rt: RuntimeDep) -> Response:
 @router.get("/{stream_id}/s/{name}")
 async def signed(stream_id: str, name: str, request: Request, rt: RuntimeDep) -> Response:
     """A segment, key, init section or nested playlist behind a signed, expiring URL."""
-    token, _, ext = name.rpartition(".")
-    upstream_url = rt.signer.verify(stream_id, token or name)  # ProxyDenied -> 403
+    ext = name.rpartition(".")[2]
+    token = request.query_params.get(TOKEN_PARAM)
+    upstream_url = StableSigner(rt.signer).verify(stream_id, name, token)  # ProxyDenied -> 403
     stream = _known(rt, stream_id)
     rt.refresher.touch(stream_id)
     if ext == "m3u8":
         media = await rt.upstream.fetch_text(upstream_url, rt.upstream.headers(stream))
-        return _playlist(rewrite_media(media.text, media.url, stream_id, rt.signer))
+        return _playlist(rewrite_media(media.text, media.url, stream_id, _signer(rt)))
     resp = await rt.upstream.open_segment(upstream_url, stream, request.headers.get("range"))
     if resp.status >= 400:
         resp.release()
