@@ -10,9 +10,10 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, Protocol, TypeVar
 
 from slipstream.extractors.base import Extractor
 from slipstream.metrics import Metrics, reason_label
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 # Fields a client sees; `headers` are for upstream requests only.
 PRIVATE_FIELDS = ("headers", "trusted")
 Progress = Callable[[str, int, int], None]   # phase, done, total
+T = TypeVar("T")
 
 
 class HealthCheck(Protocol):
@@ -119,6 +121,7 @@ class ExtractionService:
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[Any] | None = None
         self._pending: dict[str, Stream] = {}   # this run's streams, visible to the proxy while verifying
+        self._store_failed = False              # a store call failed this run: skip its other writes
         # Awaited before each run, e.g. to start the demo origin on first use.
         self.prepare: Callable[[], Any] | None = None
 
@@ -170,6 +173,7 @@ class ExtractionService:
         from slipstream.extractors.registry import extract_all
 
         started, t0 = utcnow_iso(), time.monotonic()
+        self._store_failed = False
         if self.prepare is not None:
             await self.prepare()
         progress("extract", 0, len(self.extractors))
@@ -189,7 +193,7 @@ class ExtractionService:
         self._count(outcomes, streams)
         live = sum(s.is_live for s in streams)
         record = RunRecord(started, round(time.monotonic() - t0, 3), len(streams), live, errors)
-        await self.store.record_run(record)
+        await self._persist("recording the run", partial(self.store.record_run, record), None)
         self.last_run = record
         log.info("extraction run: %d streams from %d extractors in %.1fs (%d live, %d errors)",
                  len(streams), len(outcomes), record.duration_s, live, len(errors))
@@ -245,12 +249,24 @@ class ExtractionService:
         """A known stream by id: served now, or being verified in the current run."""
         return self.view.by_id.get(stream_id) or self._pending.get(stream_id)
 
+    async def _persist(self, what: str, call: Callable[[], Awaitable[T]], default: T) -> T:
+        """One store call; a failure is logged and the run goes on from memory (the next run writes again)."""
+        if self._store_failed:  # a locked store would make every call wait out its busy timeout
+            return default
+        try:
+            return await call()
+        except Exception as exc:  # any store's failure (locked, full, gone): memory keeps serving
+            self._store_failed = True
+            log.error("store: %s failed (%s: %s); serving from memory, the next run writes again",
+                      what, type(exc).__name__, exc)
+            return default
+
     async def _remember(self, streams: list[Stream]) -> None:
         now = time.time()
-        await self.store.record_checks([
-            CheckRow(s.id, now, s.is_live, s.response_time_ms, s.first_frame_ms) for s in streams
-        ])
-        uptime = await self.store.uptime(now)
+        rows = [CheckRow(s.id, now, s.is_live, s.response_time_ms, s.first_frame_ms) for s in streams]
+        await self._persist("recording checks", partial(self.store.record_checks, rows), None)
+        known = {s.id: s.uptime for s in self.view.all if s.uptime is not None}
+        uptime = await self._persist("reading uptime", partial(self.store.uptime, now), known)
         for s in streams:
             s.uptime = uptime.get(s.id)
 
@@ -260,7 +276,7 @@ class ExtractionService:
             by_key.setdefault(s.site_key, []).append(s)
         for key, entry in by_key.items():
             # An extractor that returned nothing (or failed) has its entry cleared.
-            await self.store.save_entry(key, entry)
+            await self._persist(f"saving {key}", partial(self.store.save_entry, key, entry), None)
             if entry:
                 self.cache[key] = entry
             else:
