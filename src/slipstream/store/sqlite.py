@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -51,27 +52,48 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._inode = 0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
 
     async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         def call() -> T:
-            if self._db is None:
+            if not self._inode:
                 raise SlipstreamError("store is not open")
-            with self._db:  # one transaction per call
-                return fn(self._db)
+            db = self._current()
+            with db:  # one transaction per call
+                return fn(db)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     async def open(self) -> None:
         """Create the data directory and schema if needed."""
-        def connect() -> None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
-            self._db = db
-        await asyncio.get_running_loop().run_in_executor(self._pool, connect)
+        await asyncio.get_running_loop().run_in_executor(self._pool, self._connect)
         log.info("sqlite store at %s", self.path)
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, check_same_thread=False, timeout=10)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.executescript(_SCHEMA)
+        self._db, self._inode = db, os.stat(self.path).st_ino
+
+    def _current(self) -> sqlite3.Connection:
+        """The connection, opened afresh when the data file was deleted or replaced under it.
+
+        Writes to a deleted file would vanish with the process; a failed reopen is retried next call.
+        """
+        try:
+            same = os.stat(self.path).st_ino == self._inode
+        except FileNotFoundError:
+            same = False
+        if self._db is not None and not same:
+            log.warning("store: %s was deleted or replaced while open; creating it afresh", self.path)
+            self._db.close()
+            self._db = None
+        if self._db is None:
+            self._connect()
+        assert self._db is not None
+        return self._db
 
     async def close(self) -> None:
         """Close the connection and the thread."""
