@@ -28,6 +28,21 @@ def make_verifier(timeout: float = 15.0, concurrency: int = 4) -> PlaybackVerifi
     return verifier
 
 
+def page_processes(verifier: PlaybackVerifier) -> int:
+    """Chromium processes beyond the resident ones (browser, zygotes, GPU, utilities): renderers."""
+    if verifier.host is None:
+        return 0
+    resident = (b"--type=zygote", b"--type=gpu-process", b"--type=utility")
+    root, count = verifier.host.root_pid(), 0
+    for pid in verifier.host.pids():
+        try:  # Chromium rewrites its argv into one string: search, do not split
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        count += pid != root and not any(flag in cmdline for flag in resident)
+    return count
+
+
 def closed_port() -> int:
     """A 127.0.0.1 port nothing listens on."""
     with socket.socket() as s:

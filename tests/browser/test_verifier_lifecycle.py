@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from browser_support import make_verifier
+from browser_support import make_verifier, page_processes
 
 from origin import TestOrigin
 from slipstream.models import Verdict
@@ -69,16 +69,18 @@ async def test_checks_past_their_deadline_close_everything(origin: TestOrigin) -
     assert verifier.host is not None
     try:
         await verifier.host.get()  # launched before the clock starts, as in verify()
-        idle = len(verifier.host.pids())
+        assert page_processes(verifier) == 0
         for url, kind in ((origin.url("/~delay=5000/live/master.m3u8"), "hls"),
                           (origin.url("/~delay=5000/embeds/slow.html"), "embed")):
             started = time.monotonic()
-            verdict = await verifier.verify(url, {}, kind)
+            check = asyncio.create_task(verifier.verify(url, {}, kind))
+            await wait_until(lambda: page_processes(verifier) > 0)  # its renderer is counted
+            verdict = await check
             assert time.monotonic() - started < 4.0 + 1.0
             assert (verdict.is_playable, verdict.reason) == (False, "timeout")
             assert verifier.open_contexts() == 0
             # The check's renderer goes away with its context.
-            await wait_until(lambda: len(verifier.host.pids()) <= idle)  # type: ignore[union-attr]
+            await wait_until(lambda: page_processes(verifier) == 0)
     finally:
         await verifier.close()
     assert verifier.host.pids() == []

@@ -71,19 +71,26 @@ def find_hls_js(start: Path | None = None) -> Path | None:
     return cwd_candidate if cwd_candidate.is_file() else None
 
 
-def _read_text(path: Path) -> str | None:
+def _process_parents() -> dict[int, int]:
+    """pid -> parent pid of every process (read from /proc/<pid>/stat)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(errors="replace")
+        except OSError:  # the process ended while we looked
+            continue
+        # The command name (field 2) may hold spaces; the fields after the last ')' are fixed.
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    return parents
+
+
+def _has_marker(pid: int, token: bytes) -> bool:
     try:
-        return path.read_text(errors="replace")
-    except OSError:  # the process ended while we looked
-        return None
-
-
-def _ppid(pid: int) -> int | None:
-    stat = _read_text(Path(f"/proc/{pid}/stat"))
-    if not stat:
-        return None
-    # The command name (field 2) may hold spaces; fields after the last ')' are fixed.
-    return int(stat.rsplit(")", 1)[1].split()[1])
+        return token in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
 
 
 class BrowserHost:
@@ -96,6 +103,7 @@ class BrowserHost:
         self._browser: Browser | None = None
         self._lock = asyncio.Lock()
         self._gone: dict[Browser, asyncio.Event] = {}
+        self._root_pid: int | None = None
         self.launches = 0
 
     async def get(self) -> Browser:
@@ -172,26 +180,35 @@ class BrowserHost:
         b = self._browser
         return b if b is not None and b.is_connected() else None
 
-    def pids(self) -> list[int]:
-        """Pids of this host's Chromium processes (found by the marker in their environment)."""
-        token = f"{MARKER_ENV}={self.marker}".encode()
-        pids = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                environ = (entry / "environ").read_bytes()
-            except OSError:
-                continue
-            if token in environ.split(b"\0"):
-                pids.append(int(entry.name))
-        return sorted(pids)
-
     def root_pid(self) -> int | None:
-        """The browser process itself: the marked process whose parent is not marked."""
-        pids = set(self.pids())
-        roots = [p for p in pids if _ppid(p) not in pids]
-        return min(roots) if roots else None
+        """The browser process: the one carrying our marker whose parent does not."""
+        return self._root(_process_parents())
+
+    def pids(self) -> list[int]:
+        """The browser process and all its descendants (zygotes, renderers, GPU, utilities)."""
+        parents = _process_parents()
+        root = self._root(parents)
+        if root is None:
+            return []
+        children: dict[int, list[int]] = {}
+        for pid, parent in parents.items():
+            children.setdefault(parent, []).append(pid)
+        found, todo = [], [root]
+        while todo:
+            pid = todo.pop()
+            found.append(pid)
+            todo.extend(children.get(pid, []))
+        return sorted(found)
+
+    def _root(self, parents: dict[int, int]) -> int | None:
+        # Zygotes start with a clean environment, so only the browser process has the marker.
+        token = f"{MARKER_ENV}={self.marker}".encode()
+        if self._root_pid in parents and _has_marker(self._root_pid, token):
+            return self._root_pid
+        marked = {pid for pid in parents if _has_marker(pid, token)}
+        roots = sorted(pid for pid in marked if parents[pid] not in marked)
+        self._root_pid = roots[0] if roots else None
+        return self._root_pid
 
     async def close(self) -> None:
         """Close the browser and the Playwright driver."""
