@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import uvicorn
@@ -57,8 +57,10 @@ def _genuine_segment(svc: ServiceHandle, stream_id: str) -> str:
     return proxy_lines(http_get(svc.url(variant))[2])[-1]
 
 
-def _token(path: str) -> str:
-    return urlsplit(path).path.rpartition("/")[2].partition(".")[0]
+def _name_token(url: str) -> tuple[str, str]:
+    """The path's name and the `t` token of a stable-layout segment URL."""
+    parts = urlsplit(url)
+    return parts.path.rpartition("/")[2], parse_qs(parts.query)["t"][0]
 
 
 def _b64(text: str) -> str:
@@ -74,16 +76,18 @@ def test_bad_proxy_urls_are_refused_and_nothing_is_fetched(signed_service: Any, 
     svc, ids = signed_service
     a, b = ids["A"], ids["B"]
     genuine = _genuine_segment(svc, a)
-    token = _token(genuine)
+    name, token = _name_token(genuine)
     upstream = Signer(SECRET.encode()).verify(a, token)
     long_ago = time.time() - 7200
     expired = Signer(SECRET.encode(), ttl=60, clock=lambda: long_ago).sign(a, upstream)
     unknown = Signer(SECRET.encode()).sign("0123456789abcdef", upstream)
     other_secret = Signer(b"not-the-service-secret-at-all-xx").sign(a, upstream)
     refused = {
-        "tampered signature": (f"/proxy/{a}/s/{_tamper(token)}.ts", 403),
+        "tampered signature": (f"/proxy/{a}/s/{name}?t={_tamper(token)}", 403),
+        "tampered signature, token in the path": (f"/proxy/{a}/s/{_tamper(token)}.ts", 403),
         "expired signature": (expired, 403),
-        "signed for stream A, used on B": (f"/proxy/{b}/s/{token}.ts", 403),
+        "signed for stream A, used on B": (f"/proxy/{b}/s/{name}?t={token}", 403),
+        "name of another segment": (f"/proxy/{a}/s/AAAAAAAAAAAAAAAAAAAAAAAA.ts?t={token}", 403),
         "signed with another secret": (other_secret, 403),
         "truncated token": (f"/proxy/{a}/s/{token[:20]}.ts", 403),
         "not base64url": (f"/proxy/{a}/s/{token[:-2]}!!.ts", 403),
