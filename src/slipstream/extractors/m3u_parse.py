@@ -135,12 +135,13 @@ def _split_kodi(line: str) -> tuple[str, dict[str, str]]:
 
 def _entry_url(raw: str, base_url: str | None) -> str:
     if any(c.isspace() for c in raw):
-        raise ValueError(f"not a URL: {raw[:60]!r}")
+        raise ValueError(f"not a URL: {raw.partition('?')[0][:60]!r}")  # never log a query: tokens
     scheme = urlsplit(raw).scheme.lower()
     if not scheme and base_url:
         raw, scheme = urljoin(base_url, raw), urlsplit(base_url).scheme.lower()
     if not scheme:
-        raise ValueError(f"relative URL {raw[:60]!r} with no playlist URL to resolve it against")
+        raise ValueError(f"relative URL {raw.partition('?')[0][:60]!r} with no playlist URL to resolve it "
+                         "against")
     if scheme not in ("http", "https") or not urlsplit(raw).hostname:
         raise ValueError(f"unsupported URL {strip_query(raw)[:60]!r} (http/https only)")
     return raw

@@ -24,6 +24,7 @@ from slipstream.extractors.curated import CuratedExtractor
 from slipstream.extractors.demo import DemoExtractor
 from slipstream.extractors.m3u import M3UExtractor
 from slipstream.extractors.page import PageExtractor
+from slipstream.extractors.support import without_queries
 from slipstream.models import Stream
 from slipstream.tags import apply_tags
 
@@ -151,7 +152,7 @@ async def _run_one(extractor: Extractor) -> ExtractorOutcome:
         error = (f"timeout after {extractor.timeout:g}s" if deadline.expired()
                  else f"{type(exc).__name__}: {exc}")
     except Exception as exc:  # isolation: one extractor's bug never reaches the others
-        error = f"{type(exc).__name__}: {exc}"
+        error = without_queries(f"{type(exc).__name__}: {exc}")  # logged, and shown on /extractors
     duration = time.monotonic() - start
     if error is None:
         log.info("extractor %s: %d streams in %.1fs", extractor.key, len(streams), duration)

@@ -21,6 +21,15 @@ _HEADER_ALIASES = {
 }
 
 
+# A URL's query or fragment quoted in free text: from "?" or "#" to the next blank or quote.
+_URL_QUERY = re.compile(r"""([A-Za-z][A-Za-z0-9+.-]*://[^\s'"?#]*)[?#][^\s'"]*""")
+
+
+def without_queries(text: str) -> str:
+    """`text` with the query of every URL in it cut: error messages quote URLs, tokens and all."""
+    return _URL_QUERY.sub(r"\1", text)
+
+
 def canonical_header(name: str) -> str:
     """`referrer` -> `Referer`, `http-user-agent` -> `User-Agent`, `x-foo` -> `X-Foo`."""
     key = name.strip().lower()
@@ -82,7 +91,7 @@ async def fetch(
     except aiohttp.TooManyRedirects:
         raise UpstreamError(f"too many redirects fetching {where}") from None
     except aiohttp.ClientError as exc:
-        raise UpstreamError(f"{type(exc).__name__} fetching {where}: {exc}") from None
+        raise UpstreamError(f"{type(exc).__name__} fetching {where}: {without_queries(str(exc))}") from None
     except ValueError as exc:  # read_capped's size refusal, or an unusable URL
         raise UpstreamError(f"{where}: {exc}") from None
 
