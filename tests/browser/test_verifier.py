@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import pytest_asyncio
-from browser_support import closed_port
+from browser_support import closed_port, make_verifier
 
 from origin import TestOrigin
+from slipstream.http import AddressGuard
 from slipstream.models import Verdict
 from slipstream.playback import PlaybackVerifier
 
@@ -20,6 +21,7 @@ CASES: dict[str, tuple[str, dict[str, str], str]] = {
     "master": ("/live/master.m3u8", {}, "playing"),
     "aes128": ("/live/master-aes.m3u8", {}, "playing"),
     "audio-rendition": ("/live/master-audio.m3u8", {}, "playing"),
+    "redirected": ("/~redirect=2/live/master.m3u8", {}, "playing"),
     "referer-sent": ("/~referer/live/master.m3u8", {"Referer": REFERER}, "playing"),
     "user-agent-sent": ("/~ua/live/ts360/index.m3u8",
                         {"User-Agent": TestOrigin.USER_AGENT}, "playing"),
@@ -104,3 +106,31 @@ async def test_no_context_is_left_open_after_checks(
 ) -> None:
     assert verifier.host is not None and verifier.host.browser is not None
     assert verifier.open_contexts() == 0
+
+
+async def test_guard_keeps_a_hostile_playlist_off_other_addresses(origin: TestOrigin) -> None:
+    port = int(origin.base_url.rsplit(":", 1)[1])
+    guarded = make_verifier()
+    guarded.guard = AddressGuard(exempt=[("127.0.0.1", port)])  # only the origin itself
+    elsewhere = f"http://localhost:{port}/live/ts360/index.m3u8"
+    hostile = origin.serve_text("/hostile/master.m3u8", "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,"
+                                f"RESOLUTION=640x360\n{elsewhere}\n", "application/vnd.apple.mpegurl")
+    fine = origin.url("/live/master.m3u8")
+    try:
+        verdicts = await guarded.verify_many([(u, {}, "hls") for u in (fine, hostile, elsewhere)])
+    finally:
+        await guarded.close()
+    assert {u: v.reason for u, v in verdicts.items()} == {
+        fine: "playing",
+        hostile: "levelLoadError (private address refused)",
+        elsewhere: "manifestLoadError (private address refused)",
+    }
+
+
+async def test_redirected_playlist_resolves_uris_against_its_final_url(
+    verifier: PlaybackVerifier, origin: TestOrigin
+) -> None:
+    verdict = await verifier.verify(origin.url("/~redirect=1/~id=rebase/live/master.m3u8"))
+    assert (verdict.is_playable, verdict.reason) == (True, "playing")
+    assert origin.hits("/~redirect=1/~id=rebase/") == 1  # only the master went through it
+    assert origin.hits("/~id=rebase/live/ts360/") > 2  # variant and segments: the final folder

@@ -10,6 +10,7 @@ import pytest
 from slipstream.config import VerifySettings
 from slipstream.models import Verdict
 from slipstream.playback import PlaybackVerifier, find_browser, find_hls_js
+from slipstream.playback.forward import absolutize
 
 
 def executable(path: Path) -> Path:
@@ -85,3 +86,13 @@ def test_hls_js_is_found_from_the_package_or_the_working_directory(
     installed.write_text("/* hls.js */")
     assert find_hls_js(tmp_path / "src" / "pkg") == installed
     assert find_hls_js(Path("/")) == installed  # from the working directory
+
+
+def test_playlist_uris_are_made_absolute_against_the_final_url() -> None:
+    playlist = (b'#EXTM3U\r\n#EXT-X-KEY:METHOD=AES-128,URI="k/key.key",IV=0x01\r\n'
+                b'#EXT-X-MAP:URI="/init.mp4"\r\n#EXTINF:2.0,\r\nseg/1.ts?t=1\r\n'
+                b"#EXTINF:2.0,\r\nhttps://cdn.example/2.ts\r\n")
+    assert absolutize(playlist, "http://edge.example/a/b/index.m3u8") == (
+        b'#EXTM3U\r\n#EXT-X-KEY:METHOD=AES-128,URI="http://edge.example/a/b/k/key.key",IV=0x01\r\n'
+        b'#EXT-X-MAP:URI="http://edge.example/init.mp4"\r\n#EXTINF:2.0,\r\n'
+        b"http://edge.example/a/b/seg/1.ts?t=1\r\n#EXTINF:2.0,\r\nhttps://cdn.example/2.ts\r\n")

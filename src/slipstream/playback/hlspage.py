@@ -1,9 +1,7 @@
-"""The HLS check: hls.js on a page of our own, every request it makes sent with the source's headers.
+"""The HLS check: hls.js in a muted <video> on a page of our own, reporting frames and errors.
 
-The page lives on a fake origin answered inside the browser context. Chromium will not let
-a page set Referer or Origin, so each request the page makes is fetched by Playwright with
-the source's headers and handed back with CORS allowed: a stream's own CORS policy is
-irrelevant here because players watch it through slipstream's proxy, not the upstream.
+The page and hls.js live on a fake origin answered inside the browser context; every
+other request the page makes goes through the Forwarder with the source's headers.
 """
 
 from __future__ import annotations
@@ -18,8 +16,9 @@ from urllib.parse import quote, urlsplit
 from playwright.async_api import BrowserContext, Route
 from playwright.async_api import Error as PlaywrightError
 
+from slipstream.http import AddressGuard
 from slipstream.models import Verdict
-from slipstream.urls import strip_query
+from slipstream.playback.forward import Forwarder
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +26,6 @@ PAGE_ORIGIN = "http://slipstream-verifier.invalid"
 PAGE_HTML = Path(__file__).with_name("page.html")
 # The page reports its own "timeout" (with hls.js's last error) this long before the hard deadline.
 PAGE_MARGIN_S = 0.5
-# Headers the browser must compute itself for the body it is handed.
-_DROP_RESPONSE = {"content-encoding", "content-length", "transfer-encoding", "connection"}
-_CORS = {"access-control-allow-origin": "*", "access-control-allow-headers": "*",
-         "access-control-allow-methods": "GET, HEAD, OPTIONS",
-         "access-control-expose-headers": "*"}
 
 
 class HlsAssets:
@@ -55,47 +49,6 @@ class HlsAssets:
                             headers={"cache-control": "no-store"})
 
 
-class Forwarder:
-    """Fetches the page's requests upstream with the source's headers."""
-
-    def __init__(self, headers: dict[str, str], timeout_s: float) -> None:
-        self.headers = headers
-        self.timeout_ms = timeout_s * 1000
-        self.last_error: str | None = None
-
-    def _request_headers(self, route: Route) -> dict[str, str]:
-        names = {k.lower() for k in self.headers}
-        own = {k: v for k, v in route.request.headers.items() if k.lower() not in names}
-        return {**own, **self.headers}
-
-    async def forward(self, route: Route) -> None:
-        """Fetch upstream and fulfil; a network failure becomes the browser's own."""
-        if route.request.method == "OPTIONS":  # a CORS preflight only our fake origin causes
-            await route.fulfill(status=204, headers=_CORS)
-            return
-        try:
-            response = await route.fetch(headers=self._request_headers(route),
-                                         timeout=self.timeout_ms)
-        except PlaywrightError as exc:
-            await route.abort(self._network_error(route.request.url, exc))
-            return
-        headers = {k: v for k, v in response.headers.items() if k.lower() not in _DROP_RESPONSE}
-        await route.fulfill(response=response, headers={**headers, **_CORS})
-
-    def _network_error(self, url: str, exc: PlaywrightError) -> str:
-        message = str(exc).splitlines()[0]
-        if "ECONNREFUSED" in message:
-            self.last_error, code = "connection refused", "connectionrefused"
-        elif "Timeout" in message or "ETIMEDOUT" in message:
-            self.last_error, code = "timed out", "timedout"
-        elif "ENOTFOUND" in message or "EAI_AGAIN" in message:
-            self.last_error, code = "name not resolved", "namenotresolved"
-        else:
-            self.last_error, code = "network error", "failed"
-        log.debug("verifier fetch %s failed: %s", strip_query(url), message)
-        return code
-
-
 async def _route_all(context: BrowserContext, assets: HlsAssets, forwarder: Forwarder) -> None:
     async def handle(route: Route) -> None:
         try:
@@ -111,10 +64,10 @@ async def _route_all(context: BrowserContext, assets: HlsAssets, forwarder: Forw
 
 async def check_hls(
     context: BrowserContext, url: str, headers: dict[str, str], assets: HlsAssets,
-    deadline: float,
+    deadline: float, guard: AddressGuard | None = None,
 ) -> Verdict:
     """Play `url` with hls.js until `deadline` (monotonic); playable = frames decoded, time moving."""
-    forwarder = Forwarder(headers, max(1.0, deadline - time.monotonic()))
+    forwarder = Forwarder(headers, max(1.0, deadline - time.monotonic()), guard)
     await _route_all(context, assets, forwarder)
     result: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
 

@@ -14,6 +14,7 @@ from playwright.async_api import BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
 from slipstream.config import VerifySettings
+from slipstream.http import AddressGuard
 from slipstream.models import Verdict
 from slipstream.playback.browser import BrowserHost, find_browser, find_hls_js
 from slipstream.playback.embed import check_embed
@@ -28,8 +29,12 @@ CLOSE_TIMEOUT_S = 5.0
 class PlaybackVerifier:
     """Plays streams in headless Chromium and reports whether video frames were decoded."""
 
-    def __init__(self, settings: VerifySettings, *, hls_js: Path | None = None) -> None:
+    def __init__(
+        self, settings: VerifySettings, *, hls_js: Path | None = None,
+        guard: AddressGuard | None = None,
+    ) -> None:
         self.settings = settings
+        self.guard = guard  # vets every host the HLS page fetches; None trusts them all
         self.hls_js = hls_js if hls_js is not None else find_hls_js()
         executable = find_browser(settings.browser) if settings.enabled else None
         self.unavailable_reason = self._why_unavailable(executable)
@@ -138,7 +143,7 @@ class PlaybackVerifier:
         if kind == "embed":
             return await check_embed(context, url, headers, deadline)
         assert self._assets is not None  # available implies hls.js was found
-        return await check_hls(context, url, headers, self._assets, deadline)
+        return await check_hls(context, url, headers, self._assets, deadline, self.guard)
 
     async def _open_context(
         self, host: BrowserHost, headers: dict[str, str], kind: str
