@@ -2,7 +2,7 @@
 `slipstream.extractors` entry-point group (see the dist-info beside this file).
 
 They are real extractor classes: one raises, one never returns, one lists the
-streams named in its options.
+streams named in its options, one lists a great many (50,000 by default).
 """
 
 from __future__ import annotations
@@ -48,3 +48,20 @@ class ListExtractor(Extractor):
         assert isinstance(opts, ListOptions)
         titles = opts.titles or [f"Feed {i}" for i in range(len(opts.urls))]
         return [self.stream(u, title=t) for u, t in zip(opts.urls, titles, strict=False)]
+
+
+class ManyOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str            # a template with {i}: one distinct URL per stream
+    count: int = 50_000
+
+
+class ManyExtractor(Extractor):
+    site_key = "many"
+    site_name = "Lists a great many streams"
+    Options = ManyOptions
+
+    async def extract(self) -> list[Stream]:
+        opts = self.options
+        assert isinstance(opts, ManyOptions)
+        return [self.stream(opts.url.format(i=i), title=f"Channel {i}") for i in range(opts.count)]
