@@ -44,6 +44,18 @@ class _Seen:
     frame_time: float | None = None      # currentTime at the first decoded frame
     frame_at: float | None = None        # monotonic time of the first decoded frame
 
+    def observe(self, frames: int, time_now: float, now: float) -> bool:
+        """Take one sample; True once frames were decoded and time advanced ADVANCE_S since."""
+        self.last_time = time_now
+        if self.start_time is None:
+            self.start_time = time_now
+        if self.first_time is None and time_now > 0:
+            self.first_time = time_now
+        # A paused video shows its first frame at time 0: playing means frames *and* time.
+        if frames > 0 and time_now > 0 and self.frame_time is None:
+            self.frame_time, self.frame_at = time_now, now
+        return self.frame_time is not None and time_now - self.frame_time >= ADVANCE_S
+
 
 @dataclass
 class VideoWatch:
@@ -56,18 +68,10 @@ class VideoWatch:
     def update(self, samples: dict[tuple[int, int], dict[str, Any]], now: float) -> str | None:
         """'playing', 'no frames decoded', or None while undecided."""
         for key, s in samples.items():
-            seen = self.seen.setdefault(key, _Seen())
             if s.get("error"):
                 self.error = f"media error: {s['error']}"
-            time_now = float(s["time"])
-            seen.last_time = time_now
-            if seen.start_time is None:
-                seen.start_time = time_now
-            if seen.first_time is None and time_now > 0:
-                seen.first_time = time_now
-            if s["frames"] > 0 and time_now > 0 and seen.frame_time is None:
-                seen.frame_time, seen.frame_at = time_now, now
-            if seen.frame_time is not None and time_now - seen.frame_time >= ADVANCE_S:
+            seen = self.seen.setdefault(key, _Seen())
+            if seen.observe(int(s["frames"]), float(s["time"]), now):
                 return "playing"
         if self._audio_only(samples):
             return "no frames decoded"
