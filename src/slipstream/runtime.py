@@ -45,14 +45,19 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def make_verifier(settings: Settings) -> Verifier | None:
-    """The playback verifier, or None when its module is not available."""
+def make_verifier(settings: Settings, exempt: list[tuple[str, int]] | None = None) -> Verifier | None:
+    """The playback verifier, or None when its module is not available.
+
+    Its browser fetches go through Playwright, not the shared client, so it gets a guard of
+    its own; `exempt` names the service's own address (HLS is verified through the proxy).
+    """
     try:
         from slipstream.playback.verifier import PlaybackVerifier
     except ImportError as exc:  # the browser extra is optional
         log.warning("playback verifier unavailable: %s", exc)
         return None
-    verifier: Verifier = PlaybackVerifier(settings.verify)
+    guard = AddressGuard(settings.proxy.allow_private_upstreams, exempt or ())
+    verifier: Verifier = PlaybackVerifier(settings.verify, guard=guard)
     return verifier
 
 
@@ -91,7 +96,8 @@ def _host_port(url: str) -> tuple[str, int]:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, store: Store | None = None, verify: bool = True
+    settings: Settings, *, store: Store | None = None, verify: bool = True,
+    verifier_exempt: list[tuple[str, int]] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open every long-lived part; close them in reverse on exit."""
     from slipstream.extractors.registry import build_extractors
@@ -111,7 +117,7 @@ async def open_runtime(
         ctx = ExtractorContext(http=http, base_dir=base_dir)
         extractors = build_extractors(settings, ctx)
         health = HealthChecker(http, settings.health)
-        verifier = make_verifier(settings) if verify else None
+        verifier = make_verifier(settings, verifier_exempt) if verify else None
         if verifier is not None:
             stack.push_async_callback(verifier.close)  # type: ignore[attr-defined]
         service = ExtractionService(extractors, health, store, verifier)

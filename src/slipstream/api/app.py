@@ -40,11 +40,16 @@ async def _slipstream_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=status)
 
 
+def own_address(settings: Settings) -> tuple[str, int]:
+    """The address this service answers on, as its own clients reach it."""
+    host = settings.server.host
+    return ("127.0.0.1" if host in ("0.0.0.0", "::", "") else host), settings.server.port
+
+
 def proxy_target(settings: Settings) -> Callable[[Stream], tuple[str, Mapping[str, str]]]:
     """Verify HLS through the service's own proxy, so the verified path is the watched path."""
-    host = settings.server.host
-    host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-    base = f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
+    host, port = own_address(settings)
+    base = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
     def target(stream: Stream) -> tuple[str, Mapping[str, str]]:
         if stream.stream_type == "embed":
@@ -58,7 +63,7 @@ def create_app(settings: Settings, *, schedule: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings) as runtime:
+        async with open_runtime(settings, verifier_exempt=[own_address(settings)]) as runtime:
             app.state.runtime = runtime
             await runtime.service.load()
             runtime.service.verify_target = proxy_target(settings)
