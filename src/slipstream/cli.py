@@ -83,6 +83,9 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         err.print(f"[red]refusing to start[/red]: {exc.field}: {exc.reason}")
         raise typer.Exit(2) from None
     _logging()
+    from slipstream.api.routes.proxy import QuietSegments
+
+    logging.getLogger("uvicorn.access").addFilter(QuietSegments())
     uvicorn.run(create_app(settings), host=server.host, port=server.port, log_config=None,
                 proxy_headers=False)
 

@@ -23,7 +23,8 @@ from slipstream.urls import strip_query
 log = logging.getLogger(__name__)
 
 REFRESH_STATUSES = frozenset({401, 403, 410})
-CHUNK = 256 * 1024
+CHUNK = 256 * 1024     # bigger chunks measured slower: uvicorn buffers what the socket cannot take
+READ_BUFSIZE = 1024 * 1024  # aiohttp stops reading past 2x this; its 64 KiB default made reads small
 MASTER_TTL = 10.0   # seconds a fetched master is reused to resolve variant reloads
 # Response headers passed from upstream to the player; everything else (hop-by-hop
 # headers, cookies, server details) stays behind.
@@ -101,7 +102,7 @@ class Upstream:
         if range_header:
             headers["Range"] = range_header
         try:
-            return await self.http.get(url, headers=headers)
+            return await self.http.get(url, headers=headers, read_bufsize=READ_BUFSIZE)
         except TimeoutError:
             raise UpstreamTimeout(f"timeout fetching {strip_query(url)}") from None
         except aiohttp.ClientError as exc:
