@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
@@ -24,6 +25,7 @@ from slipstream.runtime import Runtime
 router = APIRouter(prefix="/proxy", tags=["proxy"])
 
 M3U8 = "application/vnd.apple.mpegurl"
+_LL_HLS = ("_HLS_msn", "_HLS_part", "_HLS_skip")
 PROBE_HEADER = "x-slipstream-probe"
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Content-Length, Content-Range"}
 PLAYLIST_HEADERS = {**CORS, "Cache-Control": "no-store"}
@@ -57,6 +59,20 @@ def _signer(rt: Runtime) -> Any:
 def is_probe(request: Request) -> bool:
     """The playback verifier's requests: they check a stream, nobody is watching it."""
     return request.headers.get(PROBE_HEADER) == "1"
+
+
+def _blocking_reload(url: str, request: Request) -> str:
+    """`url` with the player's LL-HLS delivery directives (RFC 8216bis §6.2.5.2) passed on.
+
+    A low-latency player asks for a playlist that does not exist yet (`_HLS_msn`,
+    `_HLS_part`) and the origin holds the request until it does; dropping them would
+    turn every blocking reload into an immediate, stale one.
+    """
+    directives = [(k, v) for k in _LL_HLS if (v := request.query_params.get(k)) is not None]
+    if not directives:
+        return url
+    base = url.partition("#")[0]
+    return f"{base}{'&' if '?' in base else '?'}{urlencode(directives)}"
 
 
 def _is_master(text: str) -> bool:
@@ -94,7 +110,7 @@ async def variant(stream_id: str, key: str, request: Request, rt: RuntimeDep) ->
         except PlaylistError:
             raise HTTPException(404, f"no variant {key} in the current master") from None
         try:
-            media = await rt.upstream.fetch_text(url, rt.upstream.headers(stream))
+            media = await rt.upstream.fetch_text(_blocking_reload(url, request), rt.upstream.headers(stream))
             renditions = variants(fetched.text, fetched.url)
             return _playlist(rewrite_media(media.text, media.url, stream_id, _signer(rt),
                                            renditions=renditions))
