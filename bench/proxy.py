@@ -1,15 +1,17 @@
 """Benchmark: segment throughput through slipstream's proxy, nginx proxy_pass and mediaflow-proxy.
 
 Run: flock /tmp/slipstream-bench.lock .venv/bin/python bench/proxy.py
-         [--levels 100,200,300,400,500,600,800] [--seconds 20] [--cpu-viewers 100] [--only slipstream,nginx]
+         [--levels 100,200,300,400,600,800,1000,1300,1600] [--seconds 20] [--cpu-viewers 100]
+         [--only slipstream,nginx,mediaflow]
 
 Each viewer pulls one 1.5 MB segment every 2 s (6 Mbit/s) through the proxy from a
 local origin (nginx serving static random-byte .ts files, one worker). Every request
 carries a unique query so no proxy can answer from a cache. Reported per proxy:
 - CPU seconds per GB moved (utime+stime of the proxy's processes from /proc, at
   --cpu-viewers viewers), and the load generator's own CPU in the same phase;
-- the most viewers (from --levels, climbing until one fails) for which no segment took
-  longer than its 2 s duration and none failed.
+- the most viewers (from --levels, climbing until one fails, then two bisection steps
+  below the failing level) for which no segment took longer than its 2 s duration and
+  none failed.
 The load generator is a separate process (aiohttp on uvloop). On a 2-core machine it
 competes with the proxy for CPU, so capacity figures are a floor; CPU per GB is not
 affected. nginx proxy_pass is tuned for large bodies (buffers 16x256k, no temp file).
@@ -59,27 +61,38 @@ def run_load(proxy: Proxy, viewers: int, seconds: float) -> dict[str, float]:
     return result
 
 
+def ramp_level(proxy: Proxy, viewers: int, seconds: float, ramp: list[dict[str, object]]) -> bool:
+    """One load level; True when no segment was late and none failed."""
+    result = run_load(proxy, viewers, seconds)
+    ok = result["late"] == 0 and result["failed"] == 0
+    ramp.append({"viewers": viewers, "ok": ok, **result})
+    print(f"  {proxy.name}: {viewers} viewers -> late {result['late']:.0f}, "
+          f"failed {result['failed']:.0f}, p99 {result['p99_s']:.2f}s, max {result['max_s']:.2f}s, "
+          f"proxy CPU {result['proxy_cpu_s'] / result['wall_s']:.0%}, "
+          f"generator CPU {result['gen_cpu_s'] / result['wall_s']:.0%}", flush=True)
+    return ok
+
+
 def measure(proxy: Proxy, levels: list[int], seconds: float, cpu_viewers: int) -> dict[str, object]:
-    """CPU per GB at a fixed load, then the viewer ramp until a level fails."""
+    """CPU per GB at a fixed load, then the viewer ramp; a failed level is bisected twice."""
     cpu = run_load(proxy, cpu_viewers, seconds)
     gb = cpu["bytes"] / 1e9
-    row: dict[str, object] = {"proxy": proxy.name, "cpu_s_per_gb": cpu["proxy_cpu_s"] / gb,
-                              "gen_cpu_s_per_gb": cpu["gen_cpu_s"] / gb, "cpu_phase": cpu, "ramp": []}
-    best = 0
+    ramp: list[dict[str, object]] = []
+    best, failed = 0, None
     for viewers in levels:
-        result = run_load(proxy, viewers, seconds)
-        ok = result["late"] == 0 and result["failed"] == 0
-        row["ramp"].append({"viewers": viewers, "ok": ok, **result})  # type: ignore[attr-defined]
-        print(f"  {proxy.name}: {viewers} viewers -> late {result['late']:.0f}, "
-              f"failed {result['failed']:.0f}, "
-              f"p99 {result['p99_s']:.2f}s, max {result['max_s']:.2f}s, proxy CPU "
-              f"{result['proxy_cpu_s'] / result['wall_s']:.0%}, generator CPU "
-              f"{result['gen_cpu_s'] / result['wall_s']:.0%}", flush=True)
-        if not ok:
+        if not ramp_level(proxy, viewers, seconds, ramp):
+            failed = viewers
             break
         best = viewers
-    row["max_viewers"] = best
-    return row
+    for _ in range(2 if failed else 0):
+        mid = (best + failed) // 2  # type: ignore[operator]
+        if ramp_level(proxy, mid, seconds, ramp):
+            best = mid
+        else:
+            failed = mid
+    return {"proxy": proxy.name, "cpu_s_per_gb": cpu["proxy_cpu_s"] / gb,
+            "gen_cpu_s_per_gb": cpu["gen_cpu_s"] / gb, "cpu_phase": cpu, "ramp": ramp,
+            "max_viewers": best, "first_failed": failed}
 
 
 def table(rows: list[dict[str, object]], args: argparse.Namespace, load_before: float) -> str:
@@ -94,13 +107,13 @@ def table(rows: list[dict[str, object]], args: argparse.Namespace, load_before: 
     for r in rows:
         ratio = f"{r['cpu_s_per_gb'] / nginx['cpu_s_per_gb']:.1f}x" if nginx else "-"  # type: ignore[operator]
         lines.append(f"| {r['proxy']} | {r['cpu_s_per_gb']:.2f} | {ratio} | {r['gen_cpu_s_per_gb']:.2f} | "
-                     f"{r['max_viewers']}{'+' if r['max_viewers'] == max(args.level_list) else ''} |")
+                     f"{r['max_viewers']}{'+' if r['first_failed'] is None else ''} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", default="100,200,300,400,500,600,800")
+    parser.add_argument("--levels", default="100,200,300,400,600,800,1000,1300,1600")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--cpu-viewers", type=int, default=100)
     parser.add_argument("--only", default="slipstream,nginx,mediaflow")

@@ -70,9 +70,15 @@ def page_app() -> web.Application:
     """The player page and hls.js, served from an origin that is not the service's."""
     hls_js = find_hls_js()
     assert hls_js is not None, "hls.js missing: run `make install` (npm ci)"
+    async def page(_: web.Request) -> web.Response:
+        return web.Response(text=PAGE, content_type="text/html")
+
+    async def script(_: web.Request) -> web.FileResponse:
+        return web.FileResponse(hls_js)
+
     app = web.Application()
-    app.router.add_get("/", lambda _: web.Response(text=PAGE, content_type="text/html"))
-    app.router.add_get("/hls.min.js", lambda _: web.FileResponse(hls_js))
+    app.router.add_get("/", page)
+    app.router.add_get("/hls.min.js", script)
     return app
 
 

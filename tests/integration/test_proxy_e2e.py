@@ -199,6 +199,9 @@ class Cdn:
         self.app.router.add_get("/hop/seg.ts", self._hop_segment)
         self.app.router.add_get("/endless/{name}.ts", self._endless_segment)
         self.app.router.add_get("/big/index.m3u8", self._endless_playlist)
+        self.app.router.add_get("/ll/master.m3u8", self._ll_master)
+        self.app.router.add_get("/ll/media.m3u8", self._ll_media)
+        self.queries: list[dict[str, str]] = []
 
     def requests(self, path: str) -> list[Seen]:
         """Requests for one path, oldest first."""
@@ -212,6 +215,19 @@ class Cdn:
     async def _hop_playlist(self, request: web.Request) -> web.Response:
         self._note(request).done.set()
         body = "#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg.ts\n#EXT-X-ENDLIST\n"
+        return web.Response(text=body, content_type="application/vnd.apple.mpegurl")
+
+    async def _ll_master(self, request: web.Request) -> web.Response:
+        self._note(request).done.set()
+        body = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\nmedia.m3u8?token=abc\n"
+        return web.Response(text=body, content_type="application/vnd.apple.mpegurl")
+
+    async def _ll_media(self, request: web.Request) -> web.Response:
+        self._note(request).done.set()
+        self.queries.append(dict(request.query))
+        body = ("#EXTM3U\n#EXT-X-TARGETDURATION:2\n"
+                "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=1.0\n"
+                "#EXT-X-PART-INF:PART-TARGET=0.5\n#EXT-X-MEDIA-SEQUENCE:42\n#EXTINF:2.0,\nseg.ts\n")
         return web.Response(text=body, content_type="application/vnd.apple.mpegurl")
 
     async def _hop_segment(self, request: web.Request) -> web.Response:
@@ -251,9 +267,10 @@ def cdn_service(module_service: ServiceFactory, origin: TestOrigin) -> Any:
     with LocalApp(cdn.app) as app:
         listing = (f"#EXTM3U\n#EXTINF:-1,Live\n{origin.url('/live/master.m3u8')}\n"
                    f"#EXTINF:-1,Hop\n#EXTVLCOPT:http-referrer={SOURCE_REFERER}\n{app.url('/hop/index.m3u8')}\n"
-                   f"#EXTINF:-1,Big\n{app.url('/big/index.m3u8')}\n")
+                   f"#EXTINF:-1,Big\n{app.url('/big/index.m3u8')}\n"
+                   f"#EXTINF:-1,LL\n{app.url('/ll/master.m3u8')}\n")
         svc = module_service(config(origin.serve_text("/e2e/cdn.m3u", listing)))
-        streams = svc.wait_for_streams(lambda s: len(s) == 3 and all(x["reason"] for x in s), "/streams/all")
+        streams = svc.wait_for_streams(lambda s: len(s) == 4 and all(x["reason"] for x in s), "/streams/all")
         yield svc, cdn, app, {s["title"]: s["id"] for s in streams}
 
 
@@ -286,6 +303,8 @@ def test_headers_hop_by_hop_and_private_ones_stay_behind(cdn_service: Any) -> No
     assert (headers["etag"], headers["accept-ranges"], headers["content-type"]) == ('"seg-1"', "bytes",
                                                                                     "video/mp2t")
     assert headers["access-control-allow-origin"] == "*"
+    log = svc.log(1000)
+    assert "master.m3u8" in log and "/s/" not in log  # segment requests stay out of the access log
     sent = cdn.requests("/hop/seg.ts")[-1].headers
     assert sent.get("referer") == SOURCE_REFERER  # the source's headers go upstream
     for name in ("cookie", "authorization", "proxy-authorization", "x-forwarded-for"):
@@ -313,3 +332,13 @@ def test_huge_playlist_is_refused_without_being_read_whole(cdn_service: Any) -> 
     seen = cdn.requests("/big/index.m3u8")[before]
     assert seen.done.wait(10) and seen.reset, "the proxy kept reading the endless playlist"
     assert seen.sent < 64 * 1024 * 1024  # a 2 MB cap; the rest is socket buffers
+
+
+def test_low_latency_delivery_directives_reach_the_origin(cdn_service: Any) -> None:
+    svc, cdn, _, ids = cdn_service
+    variant = proxy_lines(http_get(svc.url(f"/proxy/{ids['LL']}/master.m3u8"))[2])[0]
+    status, _, body = http_get(svc.url(variant + "?_HLS_msn=43&_HLS_part=2&player=x"))
+    assert status == 200 and b"CAN-BLOCK-RELOAD=YES" in body, body
+    assert cdn.queries[-1] == {"token": "abc", "_HLS_msn": "43", "_HLS_part": "2"}
+    assert http_get(svc.url(variant))[0] == 200
+    assert cdn.queries[-1] == {"token": "abc"}  # an ordinary reload asks for nothing more
