@@ -20,6 +20,7 @@ import aiohttp
 from slipstream.config import Settings
 from slipstream.extractors.base import Extractor, ExtractorContext
 from slipstream.http import AddressGuard, build_client
+from slipstream.metrics import Metrics
 from slipstream.service import ExtractionService, Verifier
 from slipstream.store import Store, open_store
 
@@ -97,7 +98,7 @@ def _host_port(url: str) -> tuple[str, int]:
 @asynccontextmanager
 async def open_runtime(
     settings: Settings, *, store: Store | None = None, verify: bool = True,
-    verifier_exempt: list[tuple[str, int]] | None = None,
+    verifier_exempt: list[tuple[str, int]] | None = None, metrics: Metrics | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open every long-lived part; close them in reverse on exit."""
     from slipstream.extractors.registry import build_extractors
@@ -120,14 +121,17 @@ async def open_runtime(
         verifier = make_verifier(settings, verifier_exempt) if verify else None
         if verifier is not None:
             stack.push_async_callback(verifier.close)  # type: ignore[attr-defined]
-        service = ExtractionService(extractors, health, store, verifier)
+        service = ExtractionService(extractors, health, store, verifier, metrics=metrics)
         if any(s.type == "demo" for s in settings.sources):
             demo = DemoLauncher(settings, guard, ctx)
             stack.push_async_callback(demo.close)
             service.prepare = demo
         secret = load_or_create_secret(settings.store.path, settings.server.secret)
         refresher = TokenRefreshManager({e.key: e for e in extractors}, settings.schedule)
-        service.metrics.watch_count(lambda: len(refresher.active()))
-        upstream = Upstream(http, refresher, settings.health.max_playlist_bytes, settings.health.timeout)
+        metrics = service.metrics
+        metrics.watch_count(lambda: len(refresher.active()))
+        refresher.on_outcome = lambda outcome: metrics.refreshes.labels(outcome).inc()
+        upstream = Upstream(http, refresher, settings.health.max_playlist_bytes, settings.health.timeout,
+                            on_error=lambda status: metrics.upstream_errors.labels(str(status)).inc())
         yield Runtime(settings, guard, http, store, ctx, extractors, service, verifier, health,
                       Signer(secret), refresher, upstream)

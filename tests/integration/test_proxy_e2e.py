@@ -137,6 +137,11 @@ def test_expired_token_refreshes_once_and_retries(service: ServiceFactory, origi
     assert (record["original_url"], record["current_url"]) == (stream["url"], fresh_url)
     assert record["refresh_count"] == 1 and record["last_error"] is None
     assert "upstream 403" in svc.log(100)
+    metrics = http_get(svc.url("/metrics"))[2].decode()
+    assert 'slipstream_token_refreshes_total{outcome="refreshed"} 1.0' in metrics
+    assert 'slipstream_proxy_upstream_errors_total{status="403"} 4.0' in metrics
+    assert 'slipstream_proxy_requests_total{kind="master",status="200"} 4.0' in metrics
+    assert "slipstream_watched_streams 1.0" in metrics
 
 
 # --- idle streams stop being watched ----------------------------------------------------------
@@ -286,6 +291,17 @@ def test_range_is_forwarded_and_206_passes_through(cdn_service: Any, origin: Tes
     assert body == direct[2] and len(body) == 1000
     assert headers["content-range"] == direct[1]["content-range"]
     assert headers["content-type"] == "video/mp2t"
+    metrics = http_get(svc.url("/metrics"))[2].decode()
+    assert metric(metrics, 'slipstream_proxy_requests_total{kind="segment",status="206"}') >= 1
+    assert metric(metrics, "slipstream_proxy_bytes_total") >= 1000
+
+
+def metric(text: str, name: str) -> float:
+    """The value of one sample in Prometheus text format (0 when absent)."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
 
 
 def test_headers_hop_by_hop_and_private_ones_stay_behind(cdn_service: Any) -> None:

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from slipstream import __version__
+from slipstream.api.proxy_metrics import ProxyMetrics
 from slipstream.api.routes import extractors, health, metrics, playlist, proxy, streams, watch, web
 from slipstream.api.routes.proxy import PROBE_HEADER
 from slipstream.config import Settings
@@ -23,6 +24,7 @@ from slipstream.errors import (
     UpstreamStatus,
     UpstreamTimeout,
 )
+from slipstream.metrics import Metrics
 from slipstream.models import Stream
 from slipstream.runtime import open_runtime
 from slipstream.scheduler import start_scheduler
@@ -63,7 +65,8 @@ def create_app(settings: Settings, *, schedule: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, verifier_exempt=[own_address(settings)]) as runtime:
+        async with open_runtime(settings, verifier_exempt=[own_address(settings)],
+                                metrics=app_metrics) as runtime:
             app.state.runtime = runtime
             await runtime.service.load()
             runtime.service.verify_target = proxy_target(settings)
@@ -78,7 +81,9 @@ def create_app(settings: Settings, *, schedule: bool = True) -> FastAPI:
                     task.cancel()
                 await asyncio.gather(*app.state.tasks, return_exceptions=True)
 
+    app_metrics = Metrics()
     app = FastAPI(title="slipstream", version=__version__, lifespan=lifespan)
+    app.add_middleware(ProxyMetrics, metrics=app_metrics)
     app.state.settings = settings
     app.state.tasks = set()
     app.add_exception_handler(SlipstreamError, _slipstream_error)

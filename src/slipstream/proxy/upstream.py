@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 import aiohttp
@@ -44,8 +44,10 @@ class Upstream:
     """Fetches what the proxy serves, keeping tokens fresh through the refresher."""
 
     def __init__(self, http: aiohttp.ClientSession, refresher: TokenRefreshManager,
-                 max_playlist_bytes: int, timeout: float) -> None:
+                 max_playlist_bytes: int, timeout: float,
+                 on_error: Callable[[int], None] = lambda _status: None) -> None:
         self.http = http
+        self.on_error = on_error  # metrics hook: an upstream answered with this error status
         self.refresher = refresher
         self.cap = max_playlist_bytes
         self.timeout = timeout
@@ -57,6 +59,7 @@ class Upstream:
             async with asyncio.timeout(self.timeout):
                 async with self.http.get(url, headers=dict(headers)) as resp:
                     if resp.status >= 400:
+                        self.on_error(resp.status)
                         raise UpstreamStatus(resp.status, strip_query(url))
                     body = await read_capped(resp, self.cap)
                     return Fetched(body.decode("utf-8", "replace"), str(resp.url))

@@ -59,6 +59,7 @@ class TokenRefreshManager:
         self.clock = clock
         self._watches: dict[str, _Watch] = {}
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        self.on_outcome: Callable[[str], None] = lambda _outcome: None  # metrics hook
 
     def watch(self, stream: Stream) -> ActiveStream:
         """Mark `stream` watched (idempotent) and return its record."""
@@ -157,8 +158,11 @@ class TokenRefreshManager:
             watch.due_at = now + self.schedule.refresh_every
             if error:
                 watch.active.last_error = error
+                self.on_outcome("extractor_error")
                 continue
-            self._apply(watch, match_fresh(watch.stream, watch.active.current_url, fresh), now)
+            found = match_fresh(watch.stream, watch.active.current_url, fresh)
+            self._apply(watch, found, now)
+            self.on_outcome("refreshed" if found else "no_match")
 
     async def _extract(self, site_key: str) -> tuple[str | None, list[Stream]]:
         extractor = self.extractors.get(site_key)

@@ -135,6 +135,7 @@ async def signed(stream_id: str, name: str, request: Request, rt: RuntimeDep) ->
         return _playlist(rewrite_media(media.text, media.url, stream_id, _signer(rt)))
     resp = await rt.upstream.open_segment(upstream_url, stream, request.headers.get("range"))
     if resp.status >= 400:
+        rt.upstream.on_error(resp.status)
         resp.release()
         status = resp.status if resp.status in (403, 404, 410, 416) else 502
         return Response(status_code=status, headers=CORS)
