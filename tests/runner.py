@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,17 @@ def run_cli(args: list[str], data_dir: Path, timeout: float = 120, **env: str,
     """Run one `slipstream ...` command to completion."""
     return subprocess.run([CLI, *args], env=cli_env(data_dir, **env), capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+
+
+def http_get(url: str, timeout: float = 10.0, headers: Mapping[str, str] | None = None,
+             method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """`method` `url`: (status, lower-cased headers, body), error statuses included."""
+    request = urllib.request.Request(url, headers=dict(headers or {}), method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.1) -> Any:
@@ -95,19 +106,15 @@ class Service:
 
     def request(self, method: str, path: str, headers: dict[str, str] | None = None,
                 timeout: float = 10) -> tuple[int, bytes]:
-        req = urllib.request.Request(self.url(path), method=method, headers=headers or {})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return resp.status, resp.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+        status, _, body = http_get(self.url(path), timeout, headers, method)
+        return status, body
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         return self.request("GET", path, headers)
 
     def json(self, path: str, headers: dict[str, str] | None = None) -> Any:
         status, body = self.get(path, headers)
-        assert status == 200, (path, status, body[:300])
+        assert status == 200, f"GET {path} -> {status}: {body[:300]!r}\n{self.log()}"
         return json.loads(body)
 
     def wait_run(self, timeout: float = 60, after: str | None = None) -> dict[str, Any]:

@@ -13,16 +13,7 @@ goes to a log file that failures quote. `stop()` and `restart()` keep the data d
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -30,101 +21,23 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-REPO = Path(__file__).resolve().parents[1]
-PLUGINS = REPO / "tests" / "plugins"
-START_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
+from runner import Service, free_port, http_get, wait_for  # noqa: F401 - re-exported for tests
 
 
-def free_port() -> int:
-    """A port on 127.0.0.1 nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def http_get(url: str, timeout: float = 10.0, headers: Mapping[str, str] | None = None,
-             method: str = "GET") -> tuple[int, dict[str, str], bytes]:
-    """GET (or `method`) `url`: (status, lower-cased headers, body), error statuses included."""
-    request = urllib.request.Request(url, headers=dict(headers or {}), method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            return resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
-
-
-class ServiceHandle:
-    """One `slipstream serve` subprocess on 127.0.0.1."""
+class ServiceHandle(Service):
+    """runner.Service with a chosen log file, restarts, and stream-list polling."""
 
     def __init__(self, config: Path, data_dir: Path, log_path: Path,
                  env: Mapping[str, str] | None = None, plugins: bool = False) -> None:
-        self.config, self.data_dir, self.log_path = config, data_dir, log_path
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self._env = {**os.environ, "SLIPSTREAM_STORE__DATA_DIR": str(data_dir), **(env or {})}
-        if plugins:
-            self._env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (str(PLUGINS), self._env.get("PYTHONPATH", "")) if p)
-
-    @property
-    def base_url(self) -> str:
-        """http://127.0.0.1:{port}"""
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        """The server process's id (for /proc CPU figures)."""
-        assert self.proc is not None, "service not running"
-        return self.proc.pid
-
-    def url(self, path: str = "/") -> str:
-        """The absolute URL of `path` (which starts with /) on this service."""
-        return self.base_url + path
-
-    def start(self) -> ServiceHandle:
-        """Launch the server and wait until /streams answers."""
-        cmd = [sys.executable, "-m", "slipstream", "serve", "--config", str(self.config),
-               "--host", "127.0.0.1", "--port", str(self.port)]
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self._env,
-                                         cwd=self.data_dir, stdin=subprocess.DEVNULL)
-        self._wait_ready()
-        return self
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.proc is not None
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"slipstream serve exited {self.proc.returncode}:\n{self.log()}")
-            try:
-                if http_get(self.url("/streams"), timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)  # polling interval, not synchronisation: the deadline bounds it
-        self.stop()
-        raise RuntimeError(f"slipstream serve not ready in {START_TIMEOUT_S:.0f}s:\n{self.log()}")
-
-    def stop(self) -> int | None:
-        """Terminate the server (SIGTERM, then SIGKILL after a grace period); its exit code."""
-        if self.proc is None:
-            return None
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(STOP_TIMEOUT_S)
-        return proc.returncode
+        # tests/plugins is always importable (runner.cli_env); `plugins` is kept for callers.
+        super().__init__(config, data_dir, **dict(env or {}))
+        self.log_path = log_path
 
     def restart(self) -> ServiceHandle:
         """Stop and start again on the same port with the same data directory."""
         self.stop()
-        return self.start()
+        self.start()
+        return self
 
     def log(self, tail: int = 60) -> str:
         """The last lines the server printed."""
@@ -136,21 +49,16 @@ class ServiceHandle:
 
     def get_json(self, path: str, timeout: float = 10.0) -> Any:
         """GET a JSON route; fail with the server's log when it does not answer 200."""
-        status, _, body = http_get(self.url(path), timeout=timeout)
-        assert status == 200, f"GET {path} -> {status}: {body[:300]!r}\n{self.log()}"
-        return json.loads(body)
+        return self.json(path)
 
     def wait_for_streams(self, ready: Callable[[list[dict[str, Any]]], bool],
                          path: str = "/streams", timeout: float = 30.0) -> list[dict[str, Any]]:
         """Poll a stream list route until `ready(streams)` holds; fail with the log after `timeout`."""
-        deadline = time.monotonic() + timeout
-        streams: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            streams = self.get_json(path)
-            if ready(streams):
-                return streams
-            time.sleep(0.2)
-        raise AssertionError(f"{path} never got ready in {timeout:.0f}s: {streams}\n{self.log()}")
+        def check() -> list[dict[str, Any]] | None:
+            streams: list[dict[str, Any]] = self.json(path)
+            return streams if ready(streams) else None
+        found: list[dict[str, Any]] = wait_for(check, timeout, f"{path} to get ready\n{self.log()}", 0.2)
+        return found
 
 
 class LocalApp:
