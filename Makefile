@@ -35,9 +35,15 @@ lint: install
 test: lint
 	$(BIN)/pytest -q
 
+# Benchmarks print tables; results live in bench/README.md. proxy.py and load.py also need
+# Debian's nginx and wrk (and proxy.py a mediaflow-proxy venv): see bench/README.md.
+BENCH_LOCK := flock /tmp/slipstream-bench.lock
 bench: install
-	$(BIN)/python bench/health.py
-	$(BIN)/python bench/verify.py
+	$(BENCH_LOCK) $(BIN)/python bench/health.py
+	$(BENCH_LOCK) $(BIN)/python bench/verify.py
+	$(BENCH_LOCK) $(BIN)/python bench/fuzz.py
+	$(BENCH_LOCK) $(BIN)/python bench/proxy.py
+	$(BENCH_LOCK) $(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) node_modules .cache .pytest_cache .mypy_cache .ruff_cache
