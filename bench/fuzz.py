@@ -99,14 +99,14 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--show", action="store_true", help="print the first input of each failure")
     args = parser.parse_args()
-    print("| target | cases | distinct failures | time (s) | slowest input, re-timed (ms) |")
+    print("| target | cases | distinct failures | time (s) | slowest input, re-timed (µs) |")
     print("|---|---:|---:|---:|---:|")
     failed = False
     for name, (strategy, check) in TARGETS.items():
         tally = fuzz(strategy, check, args.cases, args.seed)
         failed = failed or bool(tally.failures)
         print(f"| {name} | {tally.cases:,} | {len(tally.failures)} | {tally.seconds:.1f} | "
-              f"{tally.slowest_ms:.1f} |", flush=True)
+              f"{tally.slowest_ms * 1000:,.0f} |", flush=True)
         if args.show:
             print(f"      slowest input: {tally.slowest!r}"[:2000], file=sys.stderr)
         for where, (count, first) in tally.failures.items():

@@ -10,6 +10,7 @@ over 500 sequential requests stays within twice the quiet p99 plus 5 ms.
 
 from __future__ import annotations
 
+import gzip
 import http.client
 import json
 import os
@@ -27,7 +28,7 @@ import pytest
 
 from origin import TestOrigin
 from origin_extra import FaultServer
-from runner import Service, cli_env, wait_for
+from runner import Service, cli_env, http_get, wait_for
 from slipstream.demo.media import MediaSet
 
 REQUESTS = 500
@@ -128,7 +129,11 @@ def assert_p99_holds(svc: Service, quiet: float, what: str, lasts: Callable[[], 
 
 
 def trigger(svc: Service) -> str:
-    """Start a run through the admin route; returns the previous run's start time."""
+    """Start a run through the admin route; returns the previous run's start time.
+
+    Runs are told apart by their start time, to the second: configs that trigger runs hold
+    a hanger of at least 1 s, so no two runs start within one second.
+    """
     before: str = svc.json("/extractors")["last_run"]
     assert svc.request("POST", "/extract")[0] == 202
     wait_for(lambda: svc.json("/extractors")["running"], 10, "the triggered run to start")
@@ -209,6 +214,30 @@ def test_origin_faults_get_reasons_and_never_stall_the_api(
         assert "Traceback" not in log_text(svc)
 
 
+def get_streams(svc: Service, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    return http_get(svc.url("/streams"), headers=headers)
+
+
+def test_the_stream_list_is_gzipped_and_revalidated(tmp_path: Path, origin: TestOrigin) -> None:
+    """Pollers of /streams (the web UI) get it gzipped, and a 304 while it has not changed."""
+    url = origin.serve_text("/faults/polled.m3u", channel_list(origin, ["First"]))
+    with serving(tmp_path, config(m3u("tv", url), hanger("1s"))) as svc:
+        svc.wait_run()
+        status, headers, plain = get_streams(svc)
+        assert status == 200 and json.loads(plain)[0]["title"] == "First"
+        etag = headers["etag"]
+        assert headers["cache-control"] == "no-cache" and "Accept-Encoding" in headers["vary"]
+        status, zipped_headers, zipped = get_streams(svc, **{"Accept-Encoding": "gzip, deflate"})
+        assert zipped_headers["content-encoding"] == "gzip" and gzip.decompress(zipped) == plain
+        assert len(zipped) < len(plain) and zipped_headers["etag"] == etag
+        assert get_streams(svc, **{"Accept-Encoding": "gzip;q=0"})[2] == plain
+        assert get_streams(svc, **{"If-None-Match": etag})[:3:2] == (304, b"")
+        origin.serve_text("/faults/polled.m3u", channel_list(origin, ["First", "Second"]))
+        svc.wait_run(after=trigger(svc))
+        status, headers, body = get_streams(svc, **{"If-None-Match": etag})
+        assert status == 200 and headers["etag"] != etag and len(json.loads(body)) == 2
+
+
 # --- the SQLite store ----------------------------------------------------------------------
 
 def channel_list(origin: TestOrigin, names: list[str]) -> str:
@@ -222,8 +251,8 @@ def stored_titles(db: Path) -> set[str]:
     return {s["title"] for (blob,) in rows for s in json.loads(blob)}
 
 
-def store_config(url: str, hang: str | None = None) -> str:
-    return config(m3u("tv", url), hanger(hang) if hang else "")
+def store_config(url: str, hang: str = "1s") -> str:
+    return config(m3u("tv", url), hanger(hang))
 
 
 def assert_a_restart_serves(tmp_path: Path, url: str, expected: set[str]) -> None:
