@@ -3,7 +3,8 @@
     flock /tmp/slipstream-bench.lock .venv/bin/python bench/load.py [--part streams|memory|viewers]
 
 - streams: `slipstream serve` over a SQLite store filled with 2,000 live streams through
-  the store API before start (no sources, so nothing replaces them), under wrk: one
+  the store API before start (no sources, so nothing replaces them), as shipped and with
+  its access log on, under wrk: one
   thread, 10 and 50 connections, identity, gzip and revalidated (If-None-Match) forms;
   the same bytes as static files from nginx (1 worker, sendfile, gzip_static) in the same run.
 - memory: VmRSS and VmHWM of the service serving 10,000 cached streams, after warm-up.
@@ -35,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from health import OriginProcess  # noqa: E402  (bench/health.py: the test origin in a child process)
 
-from runner import Service, wait_for  # noqa: E402
+from runner import Service  # noqa: E402
 from slipstream.models import Stream, utcnow_iso  # noqa: E402
 from slipstream.store.sqlite import SqliteStore  # noqa: E402
 
@@ -105,47 +106,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-# The app of `slipstream serve`, its access lines on a plain handler ("plain") or none ("off").
-BOOT = """
-import logging, sys, uvicorn
-from slipstream.api.app import create_app
-from slipstream.config import load_settings
-config, port, access = sys.argv[1:4]
-handler = logging.StreamHandler()
-handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(message)s", "%H:%M:%S"))
-log = logging.getLogger("uvicorn.access")
-log.addHandler(handler)
-log.setLevel(logging.INFO)
-log.propagate = False
-uvicorn.run(create_app(load_settings(config)), host="127.0.0.1", port=int(port), log_config=None,
-            access_log=access == "plain")
-"""
-
-
-class AppService(Service):
-    """`slipstream serve`'s app on uvicorn, with the access log on a plain handler or off."""
-
-    def __init__(self, config: Path, data_dir: Path, access: str) -> None:
-        super().__init__(config, data_dir)
-        self.access = access
-
-    def start(self) -> AppService:
-        env = {**os.environ, "SLIPSTREAM_STORE__DATA_DIR": str(self.data_dir)}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", BOOT, str(self.config), str(self.port), self.access],
-                env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._up, 30, f"the service on {self.base_url}")
-        return self
-
-
 def bench_streams(args: argparse.Namespace) -> list[str]:
     folder = OUT / "streams"
     prefilled(folder, args.streams)
     results: dict[str, dict[tuple[int, str], dict[str, float]]] = {}
     config, data = folder / "slipstream.toml", folder / "data"
-    for name, svc in (("serve", Service(config, data)), ("plain", AppService(config, data, "plain")),
-                      ("off", AppService(config, data, "off"))):
+    for name, svc in (("serve", Service(config, data)),
+                      ("logged", Service(config, data, SLIPSTREAM_SERVER__ACCESS_LOG="true"))):
         svc.start()
         try:
             body = svc.get("/streams")[1]
@@ -159,12 +126,12 @@ def bench_streams(args: argparse.Namespace) -> list[str]:
         results["nginx"] = _forms(ref, args.seconds)
     head = [f"{args.streams:,} streams: /streams is {len(body):,} bytes, "
             f"{(folder / 'streams.gz').stat().st_size:,} gzipped; service RSS {rss[0]:.0f} MB", "",
-            "| connections | form | `slipstream serve` req/s | p99 ms | access log plain req/s | p99 ms "
-            "| access log off req/s | p99 ms | nginx req/s | p99 ms |",
-            "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| connections | form | `slipstream serve` req/s | p99 ms | with `access_log = true` req/s "
+            "| p99 ms | nginx req/s | p99 ms |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|"]
     rows = [f"| {conns} | {form} | " + " | ".join(
         f"{results[n][conns, form]['rps']:,.0f} | {results[n][conns, form]['p99']:.2f}"
-        for n in ("serve", "plain", "off", "nginx")) + " |" for conns, form in results["serve"]]
+        for n in ("serve", "logged", "nginx")) + " |" for conns, form in results["serve"]]
     return head + rows
 
 

@@ -50,6 +50,7 @@ class ServerSettings(_Section):
     port: int = Field(8000, ge=0, le=65535)
     api_key: str = ""
     secret: str = ""
+    access_log: bool = False
 
 
 class StoreSettings(_Section):

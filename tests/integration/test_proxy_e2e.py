@@ -35,10 +35,10 @@ SOURCE_REFERER = "http://referer.test/watch"
 
 
 def config(*sources: str, extra: str = "") -> str:
-    """A service config: private upstreams allowed (all is local), no browser, m3u sources by URL."""
+    """A service config: access log on, private upstreams allowed (all local), no browser, m3u by URL."""
     tables = "".join(f'[[sources]]\ntype = "m3u"\nkey = "tv{i}"\nurl = "{url}"\n'
                      for i, url in enumerate(sources))
-    return (f'[server]\nsecret = "{SECRET}"\n[proxy]\nallow_private_upstreams = true\n'
+    return (f'[server]\nsecret = "{SECRET}"\naccess_log = true\n[proxy]\nallow_private_upstreams = true\n'
             f"[verify]\nenabled = false\n{extra}{tables}")
 
 
