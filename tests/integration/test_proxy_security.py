@@ -101,6 +101,7 @@ def test_bad_proxy_urls_are_refused_and_nothing_is_fetched(signed_service: Any, 
     for case, (path, expected) in refused.items():
         status, headers, body = http_get(svc.url(path))
         assert status == expected, f"{case}: {status} {body[:200]!r}"
+        assert headers.get("access-control-allow-origin") == "*", f"{case}: a page could not read why"
         if expected == 403:
             assert json.loads(body)["error"] == "ProxyDenied", case
     assert origin.hits("/live/") == before, "a refused proxy URL reached the origin"

@@ -1,4 +1,5 @@
-"""Counts proxy requests (by kind and status) and the bytes sent to players.
+"""Counts proxy requests (by kind and status) and the bytes sent to players, and
+gives every proxy response, errors included, its CORS headers.
 
 A plain ASGI wrapper rather than Starlette's BaseHTTPMiddleware: it sits on the
 segment path, where every extra task and copy costs CPU per gigabyte.
@@ -12,6 +13,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from slipstream.metrics import Metrics
 
+# Any page may play a proxy URL, and must see why it failed (hls.js reads the status).
+CORS = [(b"access-control-allow-origin", b"*"),
+        (b"access-control-expose-headers", b"Content-Length, Content-Range")]
+
 
 def proxy_kind(path: str) -> str | None:
     """`master`, `variant` or `segment` for proxy paths, else None."""
@@ -23,7 +28,8 @@ def proxy_kind(path: str) -> str | None:
 
 
 class ProxyMetrics:
-    """ASGI middleware feeding `slipstream_proxy_requests` and `slipstream_proxy_bytes`."""
+    """ASGI middleware feeding `slipstream_proxy_requests` and `slipstream_proxy_bytes`,
+    adding CORS headers to every proxy response."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -41,6 +47,7 @@ class ProxyMetrics:
             nonlocal sent
             if message["type"] == "http.response.start":
                 status[0] = message["status"]
+                message["headers"] = [*message.get("headers", ()), *CORS]
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)

@@ -27,8 +27,7 @@ router = APIRouter(prefix="/proxy", tags=["proxy"])
 M3U8 = "application/vnd.apple.mpegurl"
 _LL_HLS = ("_HLS_msn", "_HLS_part", "_HLS_skip")
 PROBE_HEADER = "x-slipstream-probe"
-CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Content-Length, Content-Range"}
-PLAYLIST_HEADERS = {**CORS, "Cache-Control": "no-store"}
+PLAYLIST_HEADERS = {"Cache-Control": "no-store"}  # CORS headers: api/proxy_metrics.py, on every response
 
 
 class QuietSegments(logging.Filter):
@@ -138,6 +137,6 @@ async def signed(stream_id: str, name: str, request: Request, rt: RuntimeDep) ->
         rt.upstream.on_error(resp.status)
         resp.release()
         status = resp.status if resp.status in (403, 404, 410, 416) else 502
-        return Response(status_code=status, headers=CORS)
+        return Response(status_code=status)
     headers = {k: v for k in PASS_HEADERS if (v := resp.headers.get(k)) is not None}
-    return StreamingResponse(stream_body(resp), status_code=resp.status, headers={**headers, **CORS})
+    return StreamingResponse(stream_body(resp), status_code=resp.status, headers=headers)
