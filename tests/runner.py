@@ -117,12 +117,11 @@ class Service:
         assert status == 200, f"GET {path} -> {status}: {body[:300]!r}\n{self.log()}"
         return json.loads(body)
 
-    def wait_run(self, timeout: float = 60, after: str | None = None) -> dict[str, Any]:
-        """Wait for a finished extraction run (newer than `after`); return /extractors."""
+    def wait_run(self, timeout: float = 60, after: int = 0) -> dict[str, Any]:
+        """Wait until more than `after` runs have finished and none is running; return /extractors."""
         def done() -> dict[str, Any] | None:
             status = self.json("/extractors")
-            finished = status["last_run"] and not status["running"]
-            return status if finished and status["last_run"] != after else None
+            return status if status["runs_completed"] > after and not status["running"] else None
         result: dict[str, Any] = wait_for(done, timeout, "an extraction run to finish")
         return result
 

@@ -149,6 +149,7 @@ class ExtractionService:
         self.view = View()
         self.last_run: RunRecord | None = None
         self.running = False
+        self.runs_completed = 0  # by this process: tells one run from the next
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[Any] | None = None
         self._pending: dict[str, Stream] = {}   # this run's streams, visible to the proxy while verifying
@@ -228,6 +229,7 @@ class ExtractionService:
         record = RunRecord(started, round(time.monotonic() - t0, 3), len(streams), live, errors)
         await self._persist("recording the run", partial(self.store.record_run, record), None)
         self.last_run = record
+        self.runs_completed += 1
         log.info("extraction run: %d streams from %d extractors in %.1fs (%d live, %d errors)",
                  len(streams), len(outcomes), record.duration_s, live, len(errors))
         return record
@@ -347,5 +349,6 @@ class ExtractionService:
             "last_run_duration_s": run.duration_s if run else None,
             "last_run_errors": run.errors if run else {},
             "running": self.running,
+            "runs_completed": self.runs_completed,
             "verifier": {"enabled": self.verifier_on, "reason": self.verifier_reason},
         }

@@ -178,10 +178,10 @@ def test_session_route_keeps_matching_and_untagged(service: Service) -> None:
 
 
 def test_api_answers_at_once_while_a_run_hangs(service: Service) -> None:
-    before = service.json("/extractors")["last_run"]
+    before = service.json("/extractors")["runs_completed"]
     assert service.request("POST", "/extract")[0] == 202
     slowest = 0.0
-    while service.json("/extractors")["running"] or service.json("/extractors")["last_run"] == before:
+    while service.json("/extractors")["running"] or service.json("/extractors")["runs_completed"] == before:
         t0 = time.perf_counter()
         status, body = service.get("/streams")
         slowest = max(slowest, time.perf_counter() - t0)

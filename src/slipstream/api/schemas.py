@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class StreamPublic(BaseModel):
@@ -56,6 +56,7 @@ class ExtractorStatus(BaseModel):
     last_run_duration_s: float | None
     last_run_errors: dict[str, str]
     running: bool
+    runs_completed: int = Field(description="runs finished since the service started")
     verifier: VerifierInfo
 
 
