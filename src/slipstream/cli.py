@@ -56,7 +56,6 @@ def _logging(level: int = logging.INFO, *, plain: bool = False) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
     else:
         handler = RichHandler(console=err, show_path=False)
-        handler.setFormatter(logging.Formatter("%(message)s", datefmt="[%X]"))
     logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("uvicorn.access").addFilter(_NoQuery())
 
