@@ -41,11 +41,13 @@ everything below them, since playlists use relative URIs; e.g. `/~delay=500/~sta
 | ~referer | 403 unless `Referer: origin.REFERER` is sent |
 | ~ua | 403 unless `User-Agent: origin.USER_AGENT` is sent |
 | ~token | 403 unless the query carries a valid, unexpired `exp`/`sig` token (token_url); |
-|   | every URI in its playlists carries the request's token, so segments expire too |
+|   | every URI in its playlists carries the request's token, so segments expire too; |
+|   | `revoke(url)` makes a token fail before its time |
 | ~id=X | no effect: makes a distinct URL (e.g. to kill just that one) |
 
 The object (`from origin import TestOrigin, REFERER, USER_AGENT`):
 `base_url`, `url(path)`, `token_url(path, ttl=30)` (path behind ~token with a fresh token),
+`revoke(url)` (that URL's token is refused from now on, as a CDN does once it expires),
 `serve_text(path, body, content_type="text/plain") -> url`, `hits(prefix="/")` (requests
 seen whose path starts with prefix), `media` (the MediaSet), `loop` (segments per loop).
 Known limit: ffmpeg's HLS demuxer never completes `-t N` on /live/master-audio.m3u8 while
@@ -60,6 +62,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from urllib.parse import parse_qs, urlsplit
 
 from aiohttp import web
 
@@ -133,6 +136,10 @@ class TestOrigin:
     def token_url(self, path: str, ttl: float = 30.0) -> str:
         """The URL of `path` behind ~token, with a token valid for `ttl` seconds."""
         return self.url("/~token" + path) + self.state.token_query(ttl)
+
+    def revoke(self, url: str) -> None:
+        """Refuse the token in `url` from now on: an expiry on demand, at no wall-clock cost."""
+        self.state.revoked.add(parse_qs(urlsplit(url).query)["exp"][0])
 
     def serve_text(self, path: str, body: str | bytes, content_type: str = "text/plain") -> str:
         """Serve `body` at `path` from now on; returns its URL."""

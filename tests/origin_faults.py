@@ -61,6 +61,7 @@ class OriginState:
         self.texts: dict[str, tuple[bytes, str]] = {}
         self.paths: list[str] = []
         self.secret = os.urandom(16)
+        self.revoked: set[str] = set()  # token expiry stamps refused early
 
     def sign(self, exp: int) -> str:
         """The token signature for an expiry time."""
@@ -74,8 +75,8 @@ class OriginState:
     def token_ok(self, query: dict[str, str]) -> bool:
         """Whether a request's exp/sig token is genuine and unexpired."""
         exp = query.get("exp", "")
-        return exp.isdigit() and hmac.compare_digest(query.get("sig", ""), self.sign(int(exp))) \
-            and int(exp) > time.time()
+        return exp.isdigit() and exp not in self.revoked \
+            and hmac.compare_digest(query.get("sig", ""), self.sign(int(exp))) and int(exp) > time.time()
 
 
 def _redirect(request: web.Request, old: str, new: str | None) -> web.HTTPFound:

@@ -53,3 +53,11 @@ def strip_query(url: str) -> str:
     """`url` without its query string, for logs (tokens live there)."""
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def add_query(url: str, pairs: list[tuple[str, str]]) -> str:
+    """`url` with `pairs` appended to its query string (fragment dropped); unchanged if none."""
+    if not pairs:
+        return url
+    base = url.partition("#")[0]
+    return f"{base}{'&' if '?' in base else '?'}{urlencode(pairs)}"

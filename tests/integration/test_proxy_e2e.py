@@ -114,12 +114,13 @@ def test_ffmpeg_plays_master_and_variant_across_token_expiries(
 
 def test_expired_token_refreshes_once_and_retries(service: ServiceFactory, origin: TestOrigin) -> None:
     list_path = "/e2e/expiring.m3u"
-    # The CDN's list hands out a token that lives 4 s; the service finds it live.
-    origin.serve_text(list_path, f"#EXTM3U\n#EXTINF:-1,Race\n{origin.token_url('/live/master.m3u8', 4)}\n")
+    # The CDN's list hands out a token; the service finds it live; then the CDN refuses it.
+    origin.serve_text(list_path, f"#EXTM3U\n#EXTINF:-1,Race\n{origin.token_url('/live/master.m3u8', 300)}\n")
     svc = service(config(origin.url(list_path)))
     stream = svc.wait_for_streams(lambda s: len(s) == 1)[0]
-    wait_until(lambda: http_get(stream["url"])[0] == 403, 10, "the listed token to expire")
-    fresh_url = origin.token_url("/live/master.m3u8", 300)  # what the CDN hands out now
+    origin.revoke(stream["url"])
+    assert http_get(stream["url"])[0] == 403
+    fresh_url = origin.token_url("/live/master.m3u8", 600)  # what the CDN hands out now
     origin.serve_text(list_path, f"#EXTM3U\n#EXTINF:-1,Race\n{fresh_url}\n")
     lists, masters = origin.hits(list_path), origin.hits("/~token/live/master.m3u8")
     proxy_master = svc.url(f"/proxy/{stream['id']}/master.m3u8")
@@ -273,9 +274,10 @@ def cdn_service(module_service: ServiceFactory, origin: TestOrigin) -> Any:
         listing = (f"#EXTM3U\n#EXTINF:-1,Live\n{origin.url('/live/master.m3u8')}\n"
                    f"#EXTINF:-1,Hop\n#EXTVLCOPT:http-referrer={SOURCE_REFERER}\n{app.url('/hop/index.m3u8')}\n"
                    f"#EXTINF:-1,Big\n{app.url('/big/index.m3u8')}\n"
-                   f"#EXTINF:-1,LL\n{app.url('/ll/master.m3u8')}\n")
+                   f"#EXTINF:-1,LL\n{app.url('/ll/master.m3u8')}\n"
+                   f"#EXTINF:-1,LL media\n{app.url('/ll/media.m3u8?token=abc')}\n")
         svc = module_service(config(origin.serve_text("/e2e/cdn.m3u", listing)))
-        streams = svc.wait_for_streams(lambda s: len(s) == 4 and all(x["reason"] for x in s), "/streams/all")
+        streams = svc.wait_for_streams(lambda s: len(s) == 5 and all(x["reason"] for x in s), "/streams/all")
         yield svc, cdn, app, {s["title"]: s["id"] for s in streams}
 
 
@@ -358,3 +360,13 @@ def test_low_latency_delivery_directives_reach_the_origin(cdn_service: Any) -> N
     assert cdn.queries[-1] == {"token": "abc", "_HLS_msn": "43", "_HLS_part": "2"}
     assert http_get(svc.url(variant))[0] == 200
     assert cdn.queries[-1] == {"token": "abc"}  # an ordinary reload asks for nothing more
+
+
+def test_blocking_reload_of_a_media_playlist_stream_reaches_the_origin(cdn_service: Any) -> None:
+    svc, cdn, _, ids = cdn_service
+    own = svc.url(f"/proxy/{ids['LL media']}/master.m3u8")  # the stream's URL is the media playlist
+    status, _, body = http_get(own + "?_HLS_msn=43&_HLS_part=2&player=x")
+    assert status == 200 and b"CAN-BLOCK-RELOAD=YES" in body, body
+    assert cdn.queries[-1] == {"token": "abc", "_HLS_msn": "43", "_HLS_part": "2"}
+    assert http_get(own)[0] == 200
+    assert cdn.queries[-1] == {"token": "abc"}

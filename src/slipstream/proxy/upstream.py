@@ -18,7 +18,7 @@ from slipstream.errors import PlaylistError, UpstreamError, UpstreamStatus, Upst
 from slipstream.http import read_capped
 from slipstream.models import Stream
 from slipstream.tokens.refresher import TokenRefreshManager
-from slipstream.urls import strip_query
+from slipstream.urls import add_query, strip_query
 
 log = logging.getLogger(__name__)
 
@@ -70,19 +70,26 @@ class Upstream:
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"{type(exc).__name__} fetching {strip_query(url)}") from None
 
-    async def master(self, stream: Stream, *, fresh: bool = False) -> Fetched:
-        """The stream's current master (or media) playlist; refresh and retry once on 401/403/410."""
+    async def master(self, stream: Stream, *, fresh: bool = False,
+                     directives: list[tuple[str, str]] | None = None) -> Fetched:
+        """The stream's current master (or media) playlist; refresh and retry once on 401/403/410.
+
+        `directives` (LL-HLS blocking-reload query pairs) go upstream and bypass the cache.
+        """
         url = self.refresher.current_url(stream)
         try:
-            return await self._master_once(stream, url, fresh)
+            return await self._master_once(stream, url, fresh, directives)
         except UpstreamStatus as exc:
             if exc.status not in REFRESH_STATUSES or self.refresher.get(stream.id) is None:
                 raise
             log.info("upstream %d on %s: refreshing token", exc.status, stream.id)
             await self.refresher.refresh_now(stream.id, failed_url=url)
-            return await self._master_once(stream, self.refresher.current_url(stream), True)
+            return await self._master_once(stream, self.refresher.current_url(stream), True, directives)
 
-    async def _master_once(self, stream: Stream, url: str, fresh: bool) -> Fetched:
+    async def _master_once(self, stream: Stream, url: str, fresh: bool,
+                           directives: list[tuple[str, str]] | None) -> Fetched:
+        if directives:  # a blocking reload: its answer is for this player only
+            return await self.fetch_text(add_query(url, directives), self.headers(stream))
         cached = self._masters.get(url)
         if cached and not fresh and time.monotonic() - cached[0] < MASTER_TTL:
             return cached[1]

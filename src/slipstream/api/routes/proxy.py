@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import StreamingResponse
@@ -21,6 +20,7 @@ from slipstream.models import Stream
 from slipstream.proxy.stable import TOKEN_PARAM, StableSigner
 from slipstream.proxy.upstream import PASS_HEADERS, stream_body
 from slipstream.runtime import Runtime
+from slipstream.urls import add_query
 
 router = APIRouter(prefix="/proxy", tags=["proxy"])
 
@@ -60,18 +60,14 @@ def is_probe(request: Request) -> bool:
     return request.headers.get(PROBE_HEADER) == "1"
 
 
-def _blocking_reload(url: str, request: Request) -> str:
-    """`url` with the player's LL-HLS delivery directives (RFC 8216bis §6.2.5.2) passed on.
+def _directives(request: Request) -> list[tuple[str, str]]:
+    """The player's LL-HLS delivery directives (RFC 8216bis §6.2.5.2), to pass upstream.
 
     A low-latency player asks for a playlist that does not exist yet (`_HLS_msn`,
     `_HLS_part`) and the origin holds the request until it does; dropping them would
     turn every blocking reload into an immediate, stale one.
     """
-    directives = [(k, v) for k in _LL_HLS if (v := request.query_params.get(k)) is not None]
-    if not directives:
-        return url
-    base = url.partition("#")[0]
-    return f"{base}{'&' if '?' in base else '?'}{urlencode(directives)}"
+    return [(k, v) for k in _LL_HLS if (v := request.query_params.get(k)) is not None]
 
 
 def _is_master(text: str) -> bool:
@@ -88,7 +84,8 @@ async def master(stream_id: str, request: Request, rt: RuntimeDep) -> Response:
     stream = _known(rt, stream_id)
     if not is_probe(request):
         rt.refresher.watch(stream)
-    fetched = await rt.upstream.master(stream, fresh=True)
+    # A stream whose URL is a media playlist is reloaded here, blocking reloads included.
+    fetched = await rt.upstream.master(stream, fresh=True, directives=_directives(request))
     rewrite = rewrite_master if _is_master(fetched.text) else rewrite_media
     return _playlist(rewrite(fetched.text, fetched.url, stream_id, _signer(rt)))
 
@@ -109,7 +106,8 @@ async def variant(stream_id: str, key: str, request: Request, rt: RuntimeDep) ->
         except PlaylistError:
             raise HTTPException(404, f"no variant {key} in the current master") from None
         try:
-            media = await rt.upstream.fetch_text(_blocking_reload(url, request), rt.upstream.headers(stream))
+            media = await rt.upstream.fetch_text(add_query(url, _directives(request)),
+                                                 rt.upstream.headers(stream))
             renditions = variants(fetched.text, fetched.url)
             return _playlist(rewrite_media(media.text, media.url, stream_id, _signer(rt),
                                            renditions=renditions))
