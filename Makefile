@@ -10,7 +10,7 @@ PYTHON ?= python3
 install: system $(VENV)/.installed node_modules/.installed
 
 system:
-	@bash scripts/install-system.sh
+	@PYTHON=$(PYTHON) bash scripts/install-system.sh
 
 $(VENV)/.installed: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

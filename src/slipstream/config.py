@@ -175,6 +175,9 @@ def build_settings(data: dict[str, Any], file: str = BUILTIN_DEFAULT) -> Setting
     dupes = sorted({k for k in keys if keys.count(k) > 1})
     if dupes:
         raise ConfigError(file, "sources", f"duplicate source key {dupes[0]!r}")
+    if settings.store.kind == "redis":  # a name DESIGN.md reserves: refused at start, not in the lifespan
+        raise ConfigError(_origin(file, ("store", "kind")), "store.kind",
+                          "the redis store is not built yet; use sqlite or memory")
     return settings
 
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from slipstream.config import Settings
+from slipstream.errors import SlipstreamError
 from slipstream.extractors.base import Extractor, ExtractorContext
 from slipstream.http import AddressGuard, build_client
 from slipstream.metrics import Metrics
@@ -78,8 +79,15 @@ class DemoLauncher:
             from slipstream.demo.origin import start_demo_origin
 
             media_dir = self.settings.store.path / "media"
-            media = await asyncio.to_thread(ensure_media, media_dir)
-            self.origin = await start_demo_origin(media)
+            try:
+                media = await asyncio.to_thread(ensure_media, media_dir)
+                self.origin = await start_demo_origin(media)
+            except Exception as exc:  # e.g. no ffmpeg: the demo source fails, the run goes on
+                reason = str(exc) if isinstance(exc, SlipstreamError) else f"{type(exc).__name__}: {exc}"
+                self.ctx.extras["demo_error"] = reason
+                log.error("demo origin could not start: %s", reason)
+                return  # tried again at the next run
+            self.ctx.extras.pop("demo_error", None)
             host, port = _host_port(self.origin.base_url)
             self.guard.allow(host, port)  # the demo's own origin is exempt from the guard
             self.ctx.extras["demo_origin"] = self.origin

@@ -171,7 +171,13 @@ class ExtractionService:
 
     async def load(self) -> None:
         """Serve the last-known streams from the store at once."""
-        self.cache = await self.store.load_cache()
+        cached = await self.store.load_cache()
+        # A source removed from the config since: its streams are not served again (nor kept).
+        for key in sorted(k for k in cached if k not in self.states):
+            log.info("store: dropping %d cached streams of %r, a source no longer configured",
+                     len(cached.pop(key)), key)
+            await self._persist(f"forgetting {key}", partial(self.store.save_entry, key, []), None)
+        self.cache = cached
         self.last_run = await self.store.last_run()
         self._rebuild_view()
         log.info("loaded %d cached streams from the store", len(self.view.all))
@@ -277,6 +283,8 @@ class ExtractionService:
         s.first_frame_ms = v.elapsed_ms
         if s.stream_type == "embed":
             s.response_time_ms = v.elapsed_ms
+            if v.is_playable:  # it was "not verified" until a browser saw it play
+                s.reason = v.reason
         if not v.is_playable:
             s.is_live, s.reason = False, f"playback: {v.reason}"
 

@@ -77,6 +77,7 @@ def test_only_what_plays_is_live(service: Service, origin: TestOrigin) -> None:
     assert len(embeds) == 2 and len(playing) == 1
     assert playing[0]["embed_url"].endswith("/svc/player.html")
     assert playing[0]["response_time_ms"] == playing[0]["first_frame_ms"] > 0
+    assert playing[0]["reason"] == "playing"
     dead = next(s for s in embeds if not s["is_live"])
     assert dead["reason"] == "playback: no video"
 

@@ -227,3 +227,21 @@ def test_restart_serves_the_last_known_list_before_a_new_run(origin: TestOrigin,
         assert svc.json("/streams") == first
     finally:
         svc.stop()
+    # A source taken out of the config: its streams are not served from the store again.
+    path.write_text(without_source(config(origin, hang="60s"), "iptv"))
+    svc = Service(path, tmp_path / "data").start()
+    try:
+        status = svc.json("/extractors")
+        assert status["running"] is True
+        assert svc.json("/streams") == [s for s in first if s["site_key"] != "iptv"]
+        assert "iptv" not in {s["site_key"] for s in svc.json("/streams/all")}
+        assert status["total_cached_streams"] == sum(e["cached_streams"] for e in status["extractors"])
+    finally:
+        svc.stop()
+
+
+def without_source(text: str, key: str) -> str:
+    """The config text with the [[sources]] table of `key` taken out."""
+    head, *tables = text.split("\n[[sources]]")
+    return head + "".join("\n[[sources]]" + t for t in tables if f'key = "{key}"' not in t)
+

@@ -79,6 +79,7 @@ def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.Monk
         ('[schedule]\nextract_every = "5 minutes"\n', "schedule.extract_every", "not a duration"),
         ("[server]\nport = 70000\n", "server.port", "less than or equal to 65535"),
         ('[store]\nkind = "postgres"\n', "store.kind", "'sqlite', 'memory' or 'redis'"),
+        ('[store]\nkind = "redis"\n', "store.kind", "the redis store is not built yet"),
         ("[health]\nconcurrency = 0\n", "health.concurrency", "greater than or equal to 1"),
         ('[[sources]]\ntype = "m3u"\n', "sources[0].key", "Field required"),
         ('[[sources]]\ntype = "m3u"\nkey = "a b"\n', "sources[0].key", "should match pattern"),

@@ -162,6 +162,39 @@ async def test_tick_refreshes_only_what_is_due(mgr: TokenRefreshManager, ex: Scr
     assert ex.runs == 1 and mgr.get(stream.id).refresh_count == 1  # type: ignore[union-attr]
 
 
+async def test_a_fresh_url_that_reads_as_expired_is_not_refreshed_every_tick(
+        mgr: TokenRefreshManager, ex: Scripted, clock: Clock) -> None:
+    stream = s(f"https://cdn.example/a.m3u8?exp={int(clock.now - 5)}")  # expired when found
+    mgr.watch(stream)
+    ex.results = [s(f"https://cdn.example/a.m3u8?exp={int(clock.now - 1)}&v=2")]  # a CDN ignoring exp
+    await mgr.tick()
+    assert ex.runs == 1 and mgr.get(stream.id).refresh_count == 1  # type: ignore[union-attr]
+    for _ in range(10):
+        clock.now += 1
+        await mgr.tick()
+    assert ex.runs == 1  # the schedule, not the stale expiry, decides the next run
+    clock.now += 240
+    await mgr.tick()
+    assert ex.runs == 2
+
+
+async def test_a_failed_refresh_is_retried_soon(mgr: TokenRefreshManager, ex: Scripted, clock: Clock) -> None:
+    stream = s(f"https://cdn.example/a.m3u8?exp={int(clock.now + 90)}")
+    mgr.watch(stream)
+    ex.error = RuntimeError("site down")
+    clock.now += 45  # due 60 s before the token's expiry
+    await mgr.tick()
+    assert ex.runs == 1 and mgr.get(stream.id).last_error == "Extraction failed: site down"  # type: ignore[union-attr]
+    ex.error, ex.results = None, [s(f"https://cdn.example/a.m3u8?exp={int(clock.now + 600)}")]
+    clock.now += 29
+    await mgr.tick()
+    assert ex.runs == 1
+    clock.now += 1  # 30 s after the failure, well before the old token runs out
+    await mgr.tick()
+    active = mgr.get(stream.id)
+    assert ex.runs == 2 and active is not None and active.refresh_count == 1 and active.last_error is None
+
+
 async def test_no_traffic_for_idle_after_ends_watching(mgr: TokenRefreshManager, clock: Clock) -> None:
     a, b = s("https://cdn.example/a.m3u8", "A"), s("https://cdn.example/b.m3u8", "B")
     mgr.watch(a)

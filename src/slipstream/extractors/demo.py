@@ -21,6 +21,8 @@ class DemoExtractor(Extractor):
         """One stream per demo channel."""
         origin = self.ctx.extras.get("demo_origin")
         if origin is None:
+            if failed := self.ctx.extras.get("demo_error"):
+                raise SlipstreamError(f"the demo origin could not start: {failed}")
             raise SlipstreamError("the demo origin is not running (it is started by `slipstream demo` "
                                   "or by a `type = \"demo\"` source)")
         base = origin.base_url.rstrip("/")

@@ -41,6 +41,9 @@ def _host_path(url: str) -> tuple[str, str]:
     return (parts.hostname or "").lower(), parts.path
 
 
+RETRY_AFTER_ERROR = 30.0  # seconds before a failed refresh is tried again
+
+
 @dataclass
 class _Watch:
     active: ActiveStream
@@ -158,6 +161,8 @@ class TokenRefreshManager:
             watch.due_at = now + self.schedule.refresh_every
             if error:
                 watch.active.last_error = error
+                # Its token still runs out on time: try again soon, not a whole period later.
+                watch.due_at = now + min(self.schedule.refresh_every, RETRY_AFTER_ERROR)
                 self.on_outcome("extractor_error")
                 continue
             found = match_fresh(watch.stream, watch.active.current_url, fresh)
@@ -182,6 +187,11 @@ class TokenRefreshManager:
         active.current_url, active.last_error = found.url, None
         active.last_refreshed, active.refresh_count = utcnow_iso(), active.refresh_count + 1
         watch.stream.headers = found.headers or watch.stream.headers
-        watch.due_at = refresh_due(found.url, now, self.schedule.refresh_every)
+        due = refresh_due(found.url, now, self.schedule.refresh_every)
+        if due <= now:
+            # The fresh URL reads as expired already (a stale `exp` the CDN ignores, or clock
+            # skew): its expiry says nothing, and re-running the extractor every tick would not help.
+            due = now + self.schedule.refresh_every
+        watch.due_at = due
         log.info("refreshed %s: %s (refresh #%d)", active.stream_id, strip_query(found.url),
                  active.refresh_count)
