@@ -38,9 +38,14 @@ test: lint
 # Benchmarks print tables; results live in bench/README.md. proxy.py and load.py also need
 # Debian's nginx and wrk (and proxy.py a mediaflow-proxy venv): see bench/README.md.
 BENCH_LOCK := flock /tmp/slipstream-bench.lock
-bench: install
+IPTV_CHECKER := bench/.tools/node_modules/.bin/iptv-checker
+$(IPTV_CHECKER):
+	npm install --prefix bench/.tools --no-audit --no-fund --loglevel=error iptv-checker@0.30.3
+
+bench: install $(IPTV_CHECKER)
 	$(BENCH_LOCK) $(BIN)/python bench/health.py
 	$(BENCH_LOCK) $(BIN)/python bench/verify.py
+	$(BENCH_LOCK) $(BIN)/python bench/verify_service.py
 	$(BENCH_LOCK) $(BIN)/python bench/fuzz.py
 	$(BENCH_LOCK) $(BIN)/python bench/proxy.py
 	$(BENCH_LOCK) $(BIN)/python bench/load.py

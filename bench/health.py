@@ -174,7 +174,10 @@ def main() -> None:
         urls = [f"{origin.base_url}/many/{i}/index.m3u8" for i in range(args.streams)]
         rows = [run_ours(urls, True, origin, latency, args.repeat),
                 run_ours(urls, False, origin, latency, args.repeat)]
-        if not args.no_reference:
+        if not args.no_reference and not IPTV_CHECKER.exists():
+            print(f"iptv-checker not found at {IPTV_CHECKER.relative_to(ROOT)}: skipped "
+                  "(`make bench` installs it; or npm install --prefix bench/.tools iptv-checker@0.30.3)")
+        elif not args.no_reference:
             subset = urls[: args.reference_subset or len(urls)]
             rows.append(run_iptv_checker(subset, args.reference_parallel, HealthSettings().timeout, origin))
     finally:
