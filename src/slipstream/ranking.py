@@ -33,7 +33,15 @@ def rank(streams: Iterable[Stream]) -> list[Stream]:
     return sorted(streams, key=rank_key)
 
 
+# A filter name that groups several session tags (the web UI's filters group them the same way).
+SESSION_GROUPS = {
+    "qualifying": frozenset({"qualifying", "sprint-qualifying"}),
+    "sprint": frozenset({"sprint", "sprint-qualifying"}),
+    "practice": frozenset({"practice", "fp1", "fp2", "fp3"}),
+}
+
+
 def for_session(streams: Iterable[Stream], session_type: str) -> list[Stream]:
-    """Streams relevant to `session_type`: tagged with it, or untagged."""
-    wanted = session_type.lower()
-    return [s for s in streams if s.session_type is None or s.session_type == wanted]
+    """Streams relevant to `session_type` (or its group): tagged with it, or untagged."""
+    wanted = SESSION_GROUPS.get(session_type.lower(), frozenset({session_type.lower()}))
+    return [s for s in streams if s.session_type is None or s.session_type in wanted]

@@ -75,3 +75,12 @@ def test_session_filter_keeps_untagged() -> None:
     streams = [s("a", session_type="race"), s("b", session_type="qualifying"), s("c")]
     assert [x.url for x in for_session(streams, "race")] == ["a", "c"]
     assert [x.url for x in for_session(streams, "Qualifying")] == ["b", "c"]
+
+
+def test_session_groups_match_the_web_filters() -> None:
+    tags = ["race", "qualifying", "sprint-qualifying", "sprint", "fp1", "fp3", "practice", None]
+    streams = [s(str(tag), session_type=tag) for tag in tags]
+    assert [x.url for x in for_session(streams, "qualifying")] == ["qualifying", "sprint-qualifying", "None"]
+    assert [x.url for x in for_session(streams, "sprint")] == ["sprint-qualifying", "sprint", "None"]
+    assert [x.url for x in for_session(streams, "practice")] == ["fp1", "fp3", "practice", "None"]
+    assert [x.url for x in for_session(streams, "fp1")] == ["fp1", "None"]
