@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -24,6 +24,10 @@ from slipstream.http import AddressGuard, build_client
 from slipstream.metrics import Metrics
 from slipstream.service import ExtractionService, Verifier
 from slipstream.store import Store, open_store
+
+if TYPE_CHECKING:  # the demo modules are imported on first use only
+    from slipstream.demo.media import MediaSet
+    from slipstream.demo.origin import DemoOrigin
 
 log = logging.getLogger(__name__)
 
@@ -76,12 +80,11 @@ class DemoLauncher:
             if self.origin is not None:
                 return
             from slipstream.demo.media import ensure_media
-            from slipstream.demo.origin import start_demo_origin
 
             media_dir = self.settings.store.path / "media"
             try:
                 media = await asyncio.to_thread(ensure_media, media_dir)
-                self.origin = await start_demo_origin(media)
+                self.origin = await self._start(media)
             except Exception as exc:  # e.g. no ffmpeg: the demo source fails, the run goes on
                 reason = str(exc) if isinstance(exc, SlipstreamError) else f"{type(exc).__name__}: {exc}"
                 self.ctx.extras["demo_error"] = reason
@@ -92,6 +95,24 @@ class DemoLauncher:
             self.guard.allow(host, port)  # the demo's own origin is exempt from the guard
             self.ctx.extras["demo_origin"] = self.origin
             log.info("demo origin serving at %s", self.origin.base_url)
+
+    async def _start(self, media: MediaSet) -> DemoOrigin:
+        """Start the origin on the port it had last time, so the demo's stream ids (and their
+        uptime history) survive a restart; any free port when that one is taken."""
+        from slipstream.demo.origin import start_demo_origin
+
+        saved = self.settings.store.path / "demo-origin-port"
+        try:
+            port = int(saved.read_text())
+        except (OSError, ValueError):
+            port = 0
+        try:
+            origin = await start_demo_origin(media, port=port)
+        except OSError as exc:
+            log.info("demo origin: port %d unavailable (%s); picking another", port, exc.strerror)
+            origin = await start_demo_origin(media)
+        saved.write_text(str(_host_port(origin.base_url)[1]))
+        return origin
 
     async def close(self) -> None:
         if self.origin is not None:

@@ -179,6 +179,9 @@ class ExtractionService:
             await self._persist(f"forgetting {key}", partial(self.store.save_entry, key, []), None)
         self.cache = cached
         self.last_run = await self.store.last_run()
+        if self.last_run is not None:  # what /extractors said before the restart, durations aside
+            for key, state in self.states.items():
+                state.error, state.last_run = self.last_run.errors.get(key), self.last_run.started_at
         self._rebuild_view()
         log.info("loaded %d cached streams from the store", len(self.view.all))
 

@@ -68,3 +68,25 @@ def test_without_ffmpeg_the_demo_source_fails_alone(tmp_path: Path) -> None:
         assert svc.get("/healthz")[0] == 200
     finally:
         svc.stop()
+
+
+def test_a_restarted_demo_keeps_its_stream_ids_and_status(tmp_path: Path, media: MediaSet) -> None:
+    """The demo origin comes back on its port, so ids (and uptime history) carry over a restart."""
+    data = tmp_path / "data"
+    (data / "media").mkdir(parents=True)
+    (data / "media" / media.root.name).symlink_to(media.root, target_is_directory=True)
+    env = {"SLIPSTREAM_VERIFY__ENABLED": "false"}  # the ids are the point here, not playback
+    svc = DefaultService(tmp_path / "none.toml", data, **env).start()
+    try:
+        svc.wait_run(timeout=60)
+        before = {s["id"]: s["url"] for s in svc.json("/streams/all")}
+    finally:
+        svc.stop()
+    svc = DefaultService(tmp_path / "none.toml", data, **env).start()
+    try:
+        again = svc.wait_run(timeout=60)
+        after = {s["id"]: s["url"] for s in svc.json("/streams/all")}
+        assert after == before and len(after) == 4  # same port, same ids
+        assert again["extractors"][0]["last_error"] is None
+    finally:
+        svc.stop()

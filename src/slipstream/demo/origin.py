@@ -169,7 +169,11 @@ async def start_demo_origin(media: MediaSet, host: str = "127.0.0.1", port: int 
     runner = web.AppRunner(demo_app(HlsSite(media)), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
-    await site.start()
+    try:
+        await site.start()
+    except OSError:  # the port is taken: leave nothing behind
+        await runner.cleanup()
+        raise
     bound = runner.addresses[0][1]
     log.info("demo origin listening on %s:%d", host, bound)
     return DemoOrigin(f"http://{host}:{bound}", runner)
