@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,12 +19,14 @@ import uvicorn
 
 from origin import TestOrigin
 from slipstream.api.app import create_app
+from slipstream.api.routes.playlist import SERIES_NAMES
 from slipstream.config import build_settings
 
 # Titles as sources write them: quotes and commas (M3U's own delimiters), a line break.
 TRICKY = 'Sky "F1", Race: main feed'
 CURATED = "Curated onboard\nchannel"
 LOGO = "http://logos.test/f1.png"
+FORMAT_JS = Path(__file__).resolve().parents[2] / "src" / "slipstream" / "web" / "format.js"
 
 
 def _sources(origin: TestOrigin) -> list[dict[str, Any]]:
@@ -111,12 +114,22 @@ def test_playlist_lists_live_hls_streams_as_absolute_proxy_urls(m3u_service: str
     by_title = {title: attrs for attrs, title, _ in found}
     sky = by_title[cleaned(TRICKY)]
     assert sky == {"tvg-id": "sky.f1", "tvg-name": "Sky 'F1'\u201a Race: main feed",
-                   "group-title": "f1", "tvg-logo": LOGO}
+                   "group-title": "F1", "tvg-logo": LOGO}
     motogp = by_title["MotoGP World feed"]
-    assert "tvg-logo" not in motogp and motogp["group-title"] == "motogp"
+    assert "tvg-logo" not in motogp and motogp["group-title"] == "MotoGP"
     curated = by_title["Curated onboard channel"]
     assert curated["group-title"] == "Curated"  # no series: the source's name groups it
     assert curated["tvg-id"] == next(s["id"] for s in hls if s["site_key"] == "curated")
+
+
+def test_playlist_groups_by_the_series_names_the_web_page_shows() -> None:
+    """One series, one name: a player's folders read like the page's tags (web/format.js)."""
+    table = re.search(r"const SERIES_NAMES = \{(.*?)\};", FORMAT_JS.read_text(), re.DOTALL)
+    assert table, "format.js no longer has its SERIES_NAMES table"
+    pairs = re.findall(r'(?:"([^"]+)"|([\w-]+)): "([^"]+)"', table[1])
+    page = {key or bare: name for key, bare, name in pairs}
+    assert len(page) > 10, page
+    assert page == SERIES_NAMES
 
 
 def test_playlist_urls_use_the_address_the_client_used(m3u_service: str) -> None:

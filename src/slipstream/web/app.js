@@ -11,6 +11,9 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 // `?poll=2` makes the list refresh every 2 s (tests, impatient users); 15 s otherwise.
 const POLL_MS = Math.max(1, Number(params.get("poll")) || 15) * 1000;
+// `?heartbeat=2` renews the watch every 2 s (tests); once a minute otherwise, well inside the
+// 10 min after which the service forgets a stream without traffic.
+const HEARTBEAT_MS = Math.max(1, Number(params.get("heartbeat")) || 60) * 1000;
 
 const state = { failed: new Set(), waiting: false };
 
@@ -18,7 +21,7 @@ const list = new StreamList({
   list: $("stream-list"), empty: $("empty"), seriesSelect: $("series-filter"), filters: $("filters"),
   onChoose: choose,
 });
-const player = new Player($("screen"), { onFail: fallBack, onStart: showPlaying });
+const player = new Player($("screen"), { onFail: fallBack, onStart: showPlaying, heartbeatMs: HEARTBEAT_MS });
 
 function notify(text) {
   const notice = $("notice");
@@ -40,7 +43,10 @@ function showNowPlaying(stream, phase) {
 }
 
 function showPlaying(stream) {
-  showNowPlaying(stream, stream.stream_type === "embed" ? "Embedded" : "Live");
+  if (stream.stream_type !== "embed") return showNowPlaying(stream, "Live");
+  showNowPlaying(stream, "Embedded");
+  notify(`“${stream.title}” opened in its site's own player. slipstream cannot see inside it: it cannot ` +
+    "tell whether it plays, nor switch to another stream if it stops.");
 }
 
 function play(stream) {
@@ -69,7 +75,9 @@ function fallBack(failed, reason, retryable) {
   }
   showNowPlaying(null);
   state.waiting = retryable;
-  notify(retryable ? `${what} No other live stream left to try; starting over from the top when the list refreshes.` : what);
+  const embeds = list.streams.some((s) => s.stream_type === "embed")
+    ? " Embedded players are never switched to by themselves: pick one if you want it." : "";
+  notify(retryable ? `${what} No other live stream left to try; starting over from the top when the list refreshes.${embeds}` : what);
 }
 
 function startOver() {

@@ -9,8 +9,10 @@ export function nextStream(order, currentId, failed) {
   return order.slice(at + 1).find(untried) || order.slice(0, Math.max(at, 0)).find(untried) || null;
 }
 
-// Filtered entries first (what the user is looking at), then every other live stream.
+// Filtered entries first (what the user is looking at), then every other live stream. Never an
+// embed: the page cannot see whether another site's player plays, so switching to one by itself
+// would claim a rescue it cannot check. The user can still pick one.
 export function fallbackOrder(visible, all) {
   const shown = new Set(visible.map((s) => s.id));
-  return [...visible, ...all.filter((s) => !shown.has(s.id))];
+  return [...visible, ...all.filter((s) => !shown.has(s.id))].filter((s) => s.stream_type !== "embed");
 }

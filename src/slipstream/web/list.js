@@ -65,8 +65,10 @@ export class StreamList {
       fill(li, stream, this.streams.indexOf(stream) + 1, stream.id === this.currentId);
       return li;
     });
-    if (!sameOrder(this.list.children, items)) this.list.replaceChildren(...items);
-    if (focusedId) this.list.querySelector(`button[data-id="${CSS.escape(focusedId)}"]`)?.focus();
+    arrange(this.list, items);
+    // Moving the focused entry up or down the ranking drops focus: put it back.
+    const focused = focusedId && this.list.querySelector(`button[data-id="${CSS.escape(focusedId)}"]`);
+    if (focused && document.activeElement !== focused) focused.focus();
     this.showEmpty(shown.length);
   }
 
@@ -80,8 +82,28 @@ export class StreamList {
   }
 }
 
-function sameOrder(children, items) {
-  return children.length === items.length && items.every((li, i) => children[i] === li);
+// Puts `items` in order in `list`, moving only the entries out of place and removing the rest.
+function arrange(list, items) {
+  items.forEach((li, i) => {
+    if (list.children[i] !== li) list.insertBefore(li, list.children[i] || null);
+  });
+  while (list.children.length > items.length) list.lastElementChild.remove();
+}
+
+// Makes `node` look like `fresh` while keeping `node` (and its children where they match) in
+// the page: a click, hover or keyboard focus on an entry survives the refresh that updates it.
+function morph(node, fresh) {
+  if (node.nodeName !== fresh.nodeName) return node.replaceWith(fresh);
+  if (node.nodeType === Node.TEXT_NODE) {
+    if (node.data !== fresh.data) node.data = fresh.data;
+    return;
+  }
+  for (const { name } of [...node.attributes]) if (!fresh.hasAttribute(name)) node.removeAttribute(name);
+  for (const { name, value } of fresh.attributes) if (node.getAttribute(name) !== value) node.setAttribute(name, value);
+  const have = [...node.childNodes];
+  const want = [...fresh.childNodes];
+  want.forEach((child, i) => (have[i] ? morph(have[i], child) : node.append(child)));
+  have.slice(want.length).forEach((child) => child.remove());
 }
 
 function mark(button, current) {
@@ -116,6 +138,5 @@ function fill(li, stream, rank, current) {
   mark(button, current);
   const old = li.firstElementChild;
   if (!old) li.append(button);
-  // Replacing a focused button would drop keyboard focus (render() restores it): only when changed.
-  else if (old.outerHTML !== button.outerHTML) old.replaceWith(button);
+  else morph(old, button);
 }

@@ -7,7 +7,6 @@ import { el } from "./format.js";
 
 export const STALL_MS = 8000;        // the issue's threshold: longer than this and we move on
 const STARTUP_MS = 15000;            // a cold stream through the proxy gets a little longer
-const HEARTBEAT_MS = 60000;          // the service forgets a stream after 10 min without traffic
 const TICK_MS = 500;
 
 // Fewer, quicker retries than hls.js's defaults: a dead stream should fail within seconds,
@@ -26,8 +25,9 @@ const HLS_CONFIG = {
 const EMBED_SANDBOX = "allow-scripts allow-same-origin allow-presentation";
 
 export class Player {
-  constructor(screen, { onFail, onStart }) {
+  constructor(screen, { onFail, onStart, heartbeatMs }) {
     this.screen = screen;
+    this.heartbeatMs = heartbeatMs;
     this.placeholder = screen.firstElementChild;
     this.onFail = onFail;
     this.onStart = onStart;
@@ -46,7 +46,7 @@ export class Player {
     const answer = await api.watch(stream.id);
     if (generation !== this.generation) return;  // another stream was chosen meanwhile
     if (!answer.ok) return this.fail(`could not start it (${answer.error})`);
-    this.every(HEARTBEAT_MS, () => api.watch(stream.id));
+    this.every(this.heartbeatMs, () => api.watch(stream.id));
     const info = answer.body;
     if ((info.stream_type || stream.stream_type) === "embed") {
       this.mountEmbed(info.embed_url || stream.embed_url || stream.url, stream.title);
@@ -78,8 +78,8 @@ export class Player {
     this.timers.push(setInterval(fn, ms));
   }
 
-  started() {
-    this.screen.dataset.state = "playing";
+  started(state = "playing") {
+    this.screen.dataset.state = state;
     this.onStart(this.stream);
   }
 
@@ -90,8 +90,9 @@ export class Player {
       allowfullscreen: true, referrerpolicy: "no-referrer",
     });
     this.screen.replaceChildren(frame);
-    // A cross-origin frame cannot be watched for frames; trust it once it has loaded.
-    frame.addEventListener("load", () => this.started(), { once: true });
+    // Nothing inside a sandboxed cross-origin frame can be seen (not even an error page): it is
+    // reported as opened, never as playing, and no watchdog can tell when it dies.
+    this.started("embedded");
   }
 
   mountVideo(url, title) {

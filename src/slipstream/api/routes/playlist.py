@@ -20,6 +20,13 @@ M3U_TYPE = "audio/x-mpegurl; charset=utf-8"
 # M3U has no escapes. Readers split #EXTINF at a comma (some at the last one, e.g. Kodi)
 # and attribute values at double quotes, so those become look-alikes no reader splits on.
 _LOOKALIKE = str.maketrans({",": "\u201a", '"': "'"})
+# Players show group-title as a folder name: the names the web page shows (web/format.js), not tag keys.
+SERIES_NAMES = {
+    "f1": "F1", "f2": "F2", "f3": "F3", "f1-academy": "F1 Academy", "formula-e": "Formula E",
+    "motogp": "MotoGP", "moto2": "Moto2", "moto3": "Moto3", "wsbk": "WorldSBK", "wrc": "WRC", "wec": "WEC",
+    "imsa": "IMSA", "nascar": "NASCAR", "indycar": "IndyCar", "dtm": "DTM", "btcc": "BTCC",
+    "supercars": "Supercars",
+}
 
 
 def clean(text: str) -> str:
@@ -32,12 +39,19 @@ def proxy_url(base_url: str, stream_id: str) -> str:
     return f"{base_url.rstrip('/')}/proxy/{quote(stream_id, safe='')}/master.m3u8"
 
 
+def group(stream: Stream) -> str:
+    """The group-title of a stream: its series by display name, else the source's name."""
+    if stream.series:
+        return SERIES_NAMES.get(stream.series, stream.series)
+    return stream.site_name
+
+
 def extinf(stream: Stream) -> str:
     """The #EXTINF line of one stream."""
     attrs = {
         "tvg-id": stream.tvg_id or stream.id,
         "tvg-name": stream.title,
-        "group-title": stream.series or stream.site_name,
+        "group-title": group(stream),
     }
     if stream.logo and urlsplit(stream.logo).scheme in ("http", "https"):
         attrs["tvg-logo"] = stream.logo
