@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import json
 import re
 import subprocess
 import threading
@@ -25,7 +26,9 @@ from aiohttp import web
 
 from origin import TestOrigin
 from service_support import LocalApp, ServiceFactory, ServiceHandle, http_get
+from slipstream.hls.rewrite import rewrite_master
 from slipstream.proxy.signing import Signer
+from slipstream.proxy.stable import StableSigner
 
 TOKEN_TTL_S = 20
 PLAY_S = 75
@@ -109,40 +112,152 @@ def test_ffmpeg_plays_master_and_variant_across_token_expiries(
         assert record["last_error"] is None, record
 
 
-# --- a 403 on a playlist: one refresh, one retry --------------------------------------------
+# --- a 401/403/410 on a playlist: one refresh, one retry -------------------------------------
+
+REFUSALS = [401, 403, 410]
 
 
-def test_expired_token_refreshes_once_and_retries(service: ServiceFactory, origin: TestOrigin) -> None:
-    list_path = "/e2e/expiring.m3u"
-    # The CDN's list hands out a token; the service finds it live; then the CDN refuses it.
-    origin.serve_text(list_path, f"#EXTM3U\n#EXTINF:-1,Race\n{origin.token_url('/live/master.m3u8', 300)}\n")
+def refused(origin: TestOrigin, status: int, path: str) -> str:
+    """An upstream URL for the origin's `path` that the CDN refuses with `status`.
+
+    403 is what the origin's ~token answers for an expired token (one revoked here); its
+    tokens never expire into a 401 or 410, so those come from its ~status=N prefix.
+    """
+    if status == 403:
+        url = origin.token_url(path, 300)
+        origin.revoke(url)
+        return url
+    return origin.url(f"/~status={status}{path}")
+
+
+def master_refusing_variants(origin: TestOrigin, status: int, path: str) -> str:
+    """Serve at `path` the origin's live master with every variant refused with `status`; its URL."""
+    lines = http_get(origin.url("/live/master.m3u8"))[2].decode().splitlines()
+    assert not any("URI=" in line for line in lines)  # variant lines are its only URIs
+    body = [line if not line or line.startswith("#") else refused(origin, status, f"/live/{line}")
+            for line in lines]
+    return origin.serve_text(path, "\n".join(body) + "\n", "application/vnd.apple.mpegurl")
+
+
+def race(url: str) -> str:
+    """The CDN's M3U: one stream, Race, at `url`."""
+    return f"#EXTM3U\n#EXTINF:-1,Race\n{url}\n"
+
+
+@pytest.mark.parametrize("status", REFUSALS)
+def test_refused_master_refreshes_once_and_retries(service: ServiceFactory, origin: TestOrigin,
+                                                   status: int) -> None:
+    list_path = f"/e2e/expiring-{status}.m3u"
+    # The CDN's list hands out a URL that the CDN refuses by the time a player comes.
+    stale = refused(origin, status, "/live/master.m3u8")
+    origin.serve_text(list_path, race(stale))
     svc = service(config(origin.url(list_path)))
-    stream = svc.wait_for_streams(lambda s: len(s) == 1)[0]
-    origin.revoke(stream["url"])
-    assert http_get(stream["url"])[0] == 403
-    fresh_url = origin.token_url("/live/master.m3u8", 600)  # what the CDN hands out now
-    origin.serve_text(list_path, f"#EXTM3U\n#EXTINF:-1,Race\n{fresh_url}\n")
-    lists, masters = origin.hits(list_path), origin.hits("/~token/live/master.m3u8")
+    stream = svc.wait_for_streams(lambda s: len(s) == 1, "/streams/all")[0]
+    assert http_get(stream["url"])[0] == status
+    fresh_url = origin.token_url("/~id=fresh/live/master.m3u8", 600)  # what the CDN hands out now
+    origin.serve_text(list_path, race(fresh_url))
+    stale_path, fresh_path = urlsplit(stale).path, urlsplit(fresh_url).path
+    lists, stales, freshes = origin.hits(list_path), origin.hits(stale_path), origin.hits(fresh_path)
     proxy_master = svc.url(f"/proxy/{stream['id']}/master.m3u8")
     # A slow CDN (1 s a response) keeps the refresh in flight while all four players
-    # meet their 403, so the count below does not depend on how fast requests arrive.
+    # meet their refusal, so the count below does not depend on how fast requests arrive.
     origin.set_latency(1.0)
     with ThreadPoolExecutor(4) as pool:  # four players ask at once
         answers = list(pool.map(http_get, [proxy_master] * 4))
-    for status, _, body in answers:
-        assert status == 200, body
+    for answer, _, body in answers:
+        assert answer == 200, body
         assert len(proxy_lines(body)) == 2  # both variants, rewritten
     assert origin.hits(list_path) - lists == 1  # one extractor run for all four
-    assert origin.hits("/~token/live/master.m3u8") - masters == 8  # each: one 403, one retry
+    # Each player: one refusal, one retry on the fresh URL.
+    assert (origin.hits(stale_path) - stales, origin.hits(fresh_path) - freshes) == (4, 4)
     record = active(svc)[stream["id"]]
     assert (record["original_url"], record["current_url"]) == (stream["url"], fresh_url)
     assert record["refresh_count"] == 1 and record["last_error"] is None
-    assert "upstream 403" in svc.log(100)
+    assert f"upstream {status}" in svc.log(100)
     metrics = http_get(svc.url("/metrics"))[2].decode()
     assert 'slipstream_token_refreshes_total{outcome="refreshed"} 1.0' in metrics
-    assert 'slipstream_proxy_upstream_errors_total{status="403"} 4.0' in metrics
+    assert f'slipstream_proxy_upstream_errors_total{{status="{status}"}} 4.0' in metrics
     assert 'slipstream_proxy_requests_total{kind="master",status="200"} 4.0' in metrics
     assert "slipstream_watched_streams 1.0" in metrics
+
+
+def watching(svc: ServiceHandle) -> tuple[str, str]:
+    """(stream id, first variant's proxy path) once a player has fetched the master."""
+    stream_id = svc_stream(svc)
+    status, _, body = http_get(svc.url(f"/proxy/{stream_id}/master.m3u8"))
+    assert status == 200, body
+    return stream_id, proxy_lines(body)[0]
+
+
+def svc_stream(svc: ServiceHandle) -> str:
+    """The id of the service's only stream, live or not."""
+    return str(svc.wait_for_streams(lambda s: len(s) == 1, "/streams/all")[0]["id"])
+
+
+@pytest.mark.parametrize("status", REFUSALS)
+def test_refused_variant_refreshes_once_and_retries(service: ServiceFactory, origin: TestOrigin,
+                                                    status: int) -> None:
+    list_path = f"/e2e/variant-{status}.m3u"
+    stale = master_refusing_variants(origin, status, f"/e2e/variant-{status}/master.m3u8")
+    origin.serve_text(list_path, race(stale))
+    svc = service(config(origin.url(list_path)))
+    stream_id, variant = watching(svc)
+    fresh_url = origin.token_url("/~id=fresh/live/master.m3u8", 600)
+    origin.serve_text(list_path, race(fresh_url))
+    lists, freshes = origin.hits(list_path), origin.hits("/~token/~id=fresh/")
+    # The player reloads its variant: the CDN refuses it, the proxy refreshes and retries.
+    answer, _, body = http_get(svc.url(variant))
+    assert answer == 200, body
+    segments = proxy_lines(body)
+    assert segments and all(line.startswith(f"/proxy/{stream_id}/s/") for line in segments), body
+    assert origin.hits(list_path) - lists == 1  # one extractor run
+    assert origin.hits("/~token/~id=fresh/") - freshes == 2  # the fresh master, then its variant
+    played = http_get(svc.url(segments[-1]))
+    assert (played[0], played[2][:1]) == (200, b"\x47")  # and the fresh token plays
+    record = active(svc)[stream_id]
+    assert (record["current_url"], record["refresh_count"], record["last_error"]) == (fresh_url, 1, None)
+    metrics = http_get(svc.url("/metrics"))[2].decode()
+    assert f'slipstream_proxy_upstream_errors_total{{status="{status}"}} 1.0' in metrics
+    assert 'slipstream_proxy_requests_total{kind="variant",status="200"} 1.0' in metrics
+
+
+@pytest.mark.parametrize("status", REFUSALS)
+def test_refused_variant_then_refused_master_costs_one_extractor_run(
+        service: ServiceFactory, origin: TestOrigin, status: int) -> None:
+    list_path = f"/e2e/hopeless-{status}.m3u"
+    stale = master_refusing_variants(origin, status, f"/e2e/hopeless-{status}/master.m3u8")
+    origin.serve_text(list_path, race(stale))
+    svc = service(config(origin.url(list_path)))
+    stream_id, variant = watching(svc)
+    # The CDN's list now hands out a master that it refuses too: refreshing cannot help.
+    origin.serve_text(list_path, race(refused(origin, status, "/~id=also/live/master.m3u8")))
+    lists = origin.hits(list_path)
+    answer, _, body = http_get(svc.url(variant))
+    assert (answer, json.loads(body)) == (502, {"error": "UpstreamStatus", "detail": f"http {status}"})
+    assert origin.hits(list_path) - lists == 1, "one failed reload re-ran the extractor more than once"
+    assert active(svc)[stream_id]["refresh_count"] == 1
+
+
+@pytest.mark.parametrize("status", REFUSALS)
+def test_refused_master_then_refused_variant_costs_one_extractor_run(
+        service: ServiceFactory, origin: TestOrigin, status: int) -> None:
+    list_path = f"/e2e/late-{status}.m3u"
+    live = http_get(origin.url("/live/master.m3u8"))[2].decode()
+    origin.serve_text(list_path, race(refused(origin, status, "/~id=late/live/master.m3u8")))
+    svc = service(config(origin.url(list_path)))
+    stream_id = svc_stream(svc)
+    # A variant-only player (it fetched the master in an earlier session): the variant key is
+    # stable, so its URL is the one the rewriter gives for the live master.
+    rewritten = rewrite_master(live, origin.url("/live/master.m3u8"), stream_id,
+                               StableSigner(Signer(SECRET.encode())))
+    variant = proxy_lines(rewritten.encode())[0]
+    # The CDN's list now hands out a master whose variants it refuses.
+    origin.serve_text(list_path, race(master_refusing_variants(origin, status, f"/e2e/late-{status}/m.m3u8")))
+    lists = origin.hits(list_path)
+    answer, _, body = http_get(svc.url(variant))
+    assert (answer, json.loads(body)) == (502, {"error": "UpstreamStatus", "detail": f"http {status}"})
+    assert origin.hits(list_path) - lists == 1, "one failed reload re-ran the extractor more than once"
+    assert active(svc)[stream_id]["refresh_count"] == 1
 
 
 # --- idle streams stop being watched ----------------------------------------------------------
@@ -327,6 +442,38 @@ def test_headers_hop_by_hop_and_private_ones_stay_behind(cdn_service: Any) -> No
     assert sent.get("referer") == SOURCE_REFERER  # the source's headers go upstream
     for name in ("cookie", "authorization", "proxy-authorization", "x-forwarded-for"):
         assert name not in sent, f"the player's {name} reached the upstream"
+
+
+def test_cors_preflight_for_range_is_answered_and_fetches_nothing(cdn_service: Any,
+                                                                  origin: TestOrigin) -> None:
+    svc, cdn, _, ids = cdn_service
+    variant = proxy_lines(http_get(svc.url(f"/proxy/{ids['Live']}/master.m3u8"))[2])[0]
+    segment = proxy_lines(http_get(svc.url(variant))[2])[0]
+    # What a browser sends before a cross-origin player's `Range` request.
+    asking = {"Origin": "https://player.example", "Access-Control-Request-Method": "GET",
+              "Access-Control-Request-Headers": "range, x-player-session, bad name, (evil)"}
+    paths = {"master": f"/proxy/{ids['Live']}/master.m3u8", "variant": variant, "segment": segment,
+             "other stream's master": f"/proxy/{ids['Hop']}/master.m3u8",
+             "badly signed segment": f"/proxy/{ids['Live']}/s/AAAAAAAAAAAAAAAAAAAAAAAA.ts?t=bogus",
+             "unknown stream": "/proxy/0123456789abcdef/master.m3u8"}
+    live, hop = origin.hits("/live/"), len(cdn.seen)
+    for case, path in paths.items():
+        status, headers, body = http_get(svc.url(path), headers=asking, method="OPTIONS")
+        assert (status, body) == (204, b""), f"{case}: {status} {body[:200]!r}"
+        assert headers["access-control-allow-origin"] == "*", case
+        assert headers["access-control-allow-methods"] == "GET, OPTIONS", case
+        # The player's own header is allowed; names that are not header tokens are not echoed.
+        assert headers["access-control-allow-headers"] == "range, x-player-session", case
+        assert int(headers["access-control-max-age"]) >= 600, case
+    assert (origin.hits("/live/"), len(cdn.seen)) == (live, hop), "a preflight reached an upstream"
+    bare = http_get(svc.url(segment), headers={"Origin": "https://player.example"}, method="OPTIONS")
+    assert (bare[0], bare[1]["access-control-allow-headers"]) == (204, "range")
+    # The request the preflight allowed: the range arrives, readable by the page.
+    status, headers, body = http_get(svc.url(segment), headers={"Origin": "https://player.example",
+                                                                "Range": "bytes=0-187"})
+    assert (status, len(body)) == (206, 188), body[:200]
+    assert headers["access-control-allow-origin"] == "*"
+    assert "Content-Range" in headers["access-control-expose-headers"]
 
 
 def test_player_going_away_mid_segment_cancels_the_upstream_fetch(cdn_service: Any) -> None:

@@ -2,8 +2,9 @@
 
 Bad proxy URLs (tampered, expired, for another stream, unknown stream, unsigned) are
 refused before anything is fetched. Upstreams on loopback, a name that resolves to it,
-or a redirect hop to it are refused with the guard on; every other private or
-metadata address is checked at resolve time only: no test sends traffic off this host.
+or a redirect hop to it are refused with the guard on; 10.x and metadata upstreams are
+played through the proxy routes too, and refused once resolved, before any connect: no
+test sends traffic off this host.
 """
 
 from __future__ import annotations
@@ -132,6 +133,12 @@ class Internal:
         return web.Response(text="#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg.ts\n")
 
 
+# Upstreams inside someone's network. The guard refuses them once resolved, before any
+# connect (slipstream.http.GuardedConnector._resolve_host), so no packet leaves this host.
+PRIVATE = {"Private 10.x": "http://10.1.2.3/live/master.m3u8",
+           "Metadata": "http://169.254.169.254/latest/meta-data/master.m3u8"}
+
+
 def public_app(internal_port: int) -> web.Application:
     """The 'public' upstream (exempted from the guard): real playlists, and redirects inward."""
     app = web.Application()
@@ -152,7 +159,9 @@ def public_app(internal_port: int) -> web.Application:
         return web.Response(text=(f"#EXTM3U\n#EXTINF:-1,Ok\n{here}/ok/index.m3u8\n"
                                   f"#EXTINF:-1,Redirect inward\n{here}/go/master.m3u8\n"
                                   f"#EXTINF:-1,Loopback\n{inward}/master.m3u8\n"
-                                  f"#EXTINF:-1,Localhost\nhttp://localhost:{internal_port}/master.m3u8\n"))
+                                  f"#EXTINF:-1,Localhost\nhttp://localhost:{internal_port}/master.m3u8\n"
+                                  f"#EXTINF:-1,Private 10.x\n{PRIVATE['Private 10.x']}\n"
+                                  f"#EXTINF:-1,Metadata\n{PRIVATE['Metadata']}\n"))
 
     app.router.add_get("/list.m3u", listing)
     app.router.add_get("/ok/index.m3u8", playlist)
@@ -205,7 +214,7 @@ def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
             svc.app.state.runtime.guard.allow("127.0.0.1", public.port)
             assert http_get(svc.url("/extract"), method="POST")[0] == 202
             deadline = time.monotonic() + 20
-            while len(streams := json.loads(http_get(svc.url("/streams/all"))[2])) < 4:
+            while len(streams := json.loads(http_get(svc.url("/streams/all"))[2])) < 4 + len(PRIVATE):
                 assert time.monotonic() < deadline, f"extraction did not finish: {streams}"
                 time.sleep(0.1)
             yield svc, internal, inside.port, {s["title"]: s["id"] for s in streams}
@@ -226,6 +235,28 @@ def test_guard_refuses_loopback_upstreams_and_redirect_hops(guarded: Any) -> Non
     signer = svc.app.state.runtime.signer
     for inward in (f"http://127.0.0.1:{inside_port}/seg.ts", f"http://localhost:{inside_port}/seg.ts"):
         assert http_get(svc.url(signer.sign(ids["Ok"], inward)))[0] == 403, inward
+    assert internal.hits == 0
+
+
+def upstream_answers(svc: InProcessService) -> list[str]:
+    """The service's `slipstream_proxy_upstream_errors_total` samples: error statuses upstreams sent."""
+    text = http_get(svc.url("/metrics"))[2].decode()
+    return [line for line in text.splitlines() if line.startswith("slipstream_proxy_upstream_errors_total{")]
+
+
+@pytest.mark.parametrize("title", list(PRIVATE))
+def test_guard_refuses_private_and_metadata_upstreams_through_the_proxy(guarded: Any, title: str) -> None:
+    svc, internal, _, ids = guarded
+    host = urlsplit(PRIVATE[title]).hostname
+    before = upstream_answers(svc)
+    for path in (f"/proxy/{ids[title]}/master.m3u8", f"/proxy/{ids[title]}/v/0-640x360-949776.m3u8"):
+        status, headers, body = http_get(svc.url(path))
+        assert status == 403, f"{title} {path}: {status} {body[:200]!r}"
+        # Refused by the guard on the resolved address: the step before any connection.
+        assert json.loads(body) == {"error": "ProxyDenied",
+                                    "detail": f"upstream {host} resolves to a private address ({host})"}
+        assert headers.get("access-control-allow-origin") == "*"
+    assert upstream_answers(svc) == before  # no upstream answered the proxy anything
     assert internal.hits == 0
 
 

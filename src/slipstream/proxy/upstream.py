@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import aiohttp
 
@@ -38,6 +38,7 @@ class Fetched:
 
     text: str
     url: str
+    refreshed: bool = False  # a refusal made this fetch re-run the stream's extractor first
 
 
 class Upstream:
@@ -70,21 +71,23 @@ class Upstream:
         except aiohttp.ClientError as exc:
             raise UpstreamError(f"{type(exc).__name__} fetching {strip_query(url)}") from None
 
-    async def master(self, stream: Stream, *, fresh: bool = False,
+    async def master(self, stream: Stream, *, fresh: bool = False, refresh: bool = True,
                      directives: list[tuple[str, str]] | None = None) -> Fetched:
         """The stream's current master (or media) playlist; refresh and retry once on 401/403/410.
 
         `directives` (LL-HLS blocking-reload query pairs) go upstream and bypass the cache.
+        `refresh=False` raises the refusal instead: the caller has refreshed for this reload already.
         """
         url = self.refresher.current_url(stream)
         try:
             return await self._master_once(stream, url, fresh, directives)
         except UpstreamStatus as exc:
-            if exc.status not in REFRESH_STATUSES or self.refresher.get(stream.id) is None:
+            if not refresh or exc.status not in REFRESH_STATUSES or self.refresher.get(stream.id) is None:
                 raise
             log.info("upstream %d on %s: refreshing token", exc.status, stream.id)
             await self.refresher.refresh_now(stream.id, failed_url=url)
-            return await self._master_once(stream, self.refresher.current_url(stream), True, directives)
+            fetched = await self._master_once(stream, self.refresher.current_url(stream), True, directives)
+            return replace(fetched, refreshed=True)  # a copy: the cached one stays as fetched
 
     async def _master_once(self, stream: Stream, url: str, fresh: bool,
                            directives: list[tuple[str, str]] | None) -> Fetched:

@@ -18,7 +18,7 @@ from slipstream.errors import PlaylistError, UpstreamError
 from slipstream.hls.rewrite import resolve_variant, rewrite_master, rewrite_media, variants
 from slipstream.models import Stream
 from slipstream.proxy.stable import TOKEN_PARAM, StableSigner
-from slipstream.proxy.upstream import PASS_HEADERS, stream_body
+from slipstream.proxy.upstream import PASS_HEADERS, REFRESH_STATUSES, stream_body
 from slipstream.runtime import Runtime
 from slipstream.urls import add_query
 
@@ -98,8 +98,10 @@ async def variant(stream_id: str, key: str, request: Request, rt: RuntimeDep) ->
     # service, an idle-expired watch), and the variant needs fresh tokens all the same.
     if not is_probe(request):
         rt.refresher.watch(stream)
+    refreshed = False  # one failed reload runs the extractor at most once, master's refusals included
     for attempt in (0, 1):
-        fetched = await rt.upstream.master(stream, fresh=attempt > 0)
+        fetched = await rt.upstream.master(stream, fresh=attempt > 0, refresh=not refreshed)
+        refreshed = refreshed or fetched.refreshed
         used = rt.refresher.current_url(stream)  # the URL that master came from
         try:
             url = resolve_variant(fetched.text, fetched.url, key)
@@ -113,9 +115,10 @@ async def variant(stream_id: str, key: str, request: Request, rt: RuntimeDep) ->
                                            renditions=renditions))
         except UpstreamError as exc:
             status = getattr(exc, "status", None)
-            if attempt or status not in (401, 403, 410) or rt.refresher.get(stream_id) is None:
+            if refreshed or status not in REFRESH_STATUSES or rt.refresher.get(stream_id) is None:
                 raise
             await rt.refresher.refresh_now(stream_id, failed_url=used)
+            refreshed = True
     raise AssertionError("unreachable")
 
 
