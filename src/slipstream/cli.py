@@ -199,6 +199,11 @@ async def _check(settings: Settings, urls: list[str], headers: dict[str, str], v
                 verdicts = await verifier.verify_many([(u, headers, "hls") for u in urls])
             finally:
                 await verifier.close()  # type: ignore[attr-defined]
+            # What the browser could not check (it died, or turned out unable to decode H.264)
+            # gets the reason, not a bare "not verified".
+            why = (f"verifier unavailable: {verifier.unavailable_reason}" if not verifier.available
+                   else "not verified: browser failed")
+            verdicts = {u: verdicts.get(u) or Verdict(u, False, None, why) for u in urls}
     return results, verdicts
 
 

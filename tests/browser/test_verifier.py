@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+import aiohttp
 import pytest
 import pytest_asyncio
 from browser_support import closed_port, make_verifier
@@ -26,6 +30,9 @@ CASES: dict[str, tuple[str, dict[str, str], str]] = {
     "user-agent-sent": ("/~ua/live/ts360/index.m3u8",
                         {"User-Agent": TestOrigin.USER_AGENT}, "playing"),
     "referer-missing": ("/~referer/live/master.m3u8", {}, "manifestLoadError (http 403)"),
+    # ~referer covers everything below it: playlists, segments and the AES-128 key.
+    "referer-aes-sent": ("/~referer/live/master-aes.m3u8", {"Referer": REFERER}, "playing"),
+    "referer-aes-missing": ("/~referer/live/master-aes.m3u8", {}, "manifestLoadError (http 403)"),
     "segments-404": ("/~seg404/live/master.m3u8", {}, "fragLoadError (http 404)"),
     "garbage-segments": ("/~garbage/live/master.m3u8", {}, "fragParsingError"),
     "html-playlist": ("/~html/live/master.m3u8", {}, "manifestParsingError"),
@@ -37,14 +44,14 @@ async def verdicts(
     verifier: PlaybackVerifier, origin: TestOrigin
 ) -> tuple[dict[str, Verdict], list[Verdict]]:
     """All HLS cases verified in one verify_many run (duplicates included), plus progress calls."""
-    items = [(origin.url(path), headers, "hls") for path, headers, _ in CASES.values()
-             if path != "/~referer/live/master.m3u8"]
-    # Two cases share a URL with different headers: verify_many is keyed by URL, so run
-    # the Referer pair through verify() below instead.
+    items = [(origin.url(path), headers, "hls") for name, (path, headers, _) in CASES.items()
+             if not name.startswith("referer")]
+    # Referer pairs share a URL with different headers: verify_many is keyed by URL, so run
+    # them through verify() below instead.
     items.append(items[0])  # a duplicate URL is verified once
     seen: list[Verdict] = []
     results = await verifier.verify_many(items, seen.append)
-    for name in ("referer-sent", "referer-missing"):
+    for name in [n for n in CASES if n.startswith("referer")]:
         path, headers, _ = CASES[name]
         results[name] = await verifier.verify(origin.url(path), headers)
     return results, seen
@@ -84,16 +91,86 @@ async def test_verify_many_reports_each_url_once(
 
 
 async def test_hevc_is_not_playable(verifier: PlaybackVerifier, origin: TestOrigin) -> None:
-    # Chromium here cannot decode HEVC: hls.js cannot add the codec, or audio plays on alone.
+    if not origin.media.hevc_available:
+        pytest.skip("ffmpeg has no libx265: the origin has no HEVC rendition")
+    # A media playlist carries no CODECS: hls.js finds HEVC in the TS and Chromium's
+    # MediaSource refuses the SourceBuffer for it.
     verdict = await verifier.verify(origin.url("/live/hevc/index.m3u8"))
-    assert not verdict.is_playable
-    assert verdict.reason in ("bufferAddCodecError", "no frames decoded")
+    assert verdict == Verdict(verdict.url, False, None, "bufferAddCodecError")
+
+
+async def test_hevc_variant_is_skipped_for_the_h264_one_in_a_master(
+    verifier: PlaybackVerifier, origin: TestOrigin
+) -> None:
+    if not origin.media.hevc_available:
+        pytest.skip("ffmpeg has no libx265: the origin has no HEVC master")
+    # The master's CODECS="hvc1..." lets hls.js drop that variant before loading it (its
+    # MediaSource.isTypeSupported check) and play the H.264 one: a viewer would see video too.
+    verdict = await verifier.verify(origin.url("/~id=hevc-master/live/master-hevc.m3u8"))
+    assert (verdict.is_playable, verdict.reason) == (True, "playing")
+    assert origin.hits("/~id=hevc-master/live/hevc/") == 0
+    assert origin.hits("/~id=hevc-master/live/ts360/") > 1
 
 
 async def test_connection_refused_is_not_playable(verifier: PlaybackVerifier) -> None:
     url = f"http://127.0.0.1:{closed_port()}/live/master.m3u8"
     verdict = await verifier.verify(url)
     assert verdict == Verdict(url, False, None, "manifestLoadError (connection refused)")
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    # One variant: with a master, hls.js may give up sooner by switching to the other level.
+    ("/~seg404/~id=fast/live/ts360/index.m3u8", "fragLoadError (http 404)"),
+    (None, "manifestLoadError (connection refused)"),
+])
+async def test_failures_are_decided_in_a_few_seconds(
+    verifier: PlaybackVerifier, origin: TestOrigin, path: str | None, reason: str
+) -> None:
+    # hls.js's stock fragment policy retries a 404 for ~32 s before it is fatal.
+    assert verifier.host is not None
+    await verifier.host.get()  # launching is not the check's time
+    url = origin.url(path) if path else f"http://127.0.0.1:{closed_port()}/live/master.m3u8"
+    started = time.monotonic()
+    verdict = await verifier.verify(url)
+    took = time.monotonic() - started
+    assert (verdict.is_playable, verdict.reason) == (False, reason)
+    assert took < 8.0, f"{reason} took {took:.1f} s"
+
+
+async def test_aes128_key_request_carries_the_sources_headers(
+    verifier: PlaybackVerifier, origin: TestOrigin
+) -> None:
+    # Playlist and segments open to all, only the key behind ~referer: the key request itself
+    # must carry the Referer.
+    async with aiohttp.ClientSession() as http, http.get(origin.url("/vod/aes/index.m3u8")) as r:
+        playlist = await r.text()
+    assert 'URI="key.key"' in playlist
+    url = origin.serve_text("/vod/aes/referer-key.m3u8", playlist.replace(
+        'URI="key.key"', 'URI="/~referer/vod/aes/key.key"'), "application/vnd.apple.mpegurl")
+    with_referer = await verifier.verify(url, {"Referer": REFERER})
+    assert (with_referer.is_playable, with_referer.reason) == (True, "playing")
+    assert await verifier.verify(url) == Verdict(url, False, None, "keyLoadError (http 403)")
+
+
+async def test_at_most_concurrency_contexts_are_open_at_once(origin: TestOrigin) -> None:
+    bounded = make_verifier(concurrency=2)
+    urls = [origin.url(f"/many/{i}/index.m3u8") for i in range(6)]
+    most = 0
+
+    async def sample() -> None:
+        nonlocal most
+        while True:
+            most = max(most, bounded.open_contexts())
+            await asyncio.sleep(0.02)
+
+    sampler = asyncio.create_task(sample())
+    try:
+        verdicts = await bounded.verify_many([(u, {}, "hls") for u in urls])
+    finally:
+        sampler.cancel()
+        await bounded.close()
+    assert {u: v.reason for u, v in verdicts.items()} == dict.fromkeys(urls, "playing")
+    assert most == 2
 
 
 async def test_not_a_web_url_is_refused_without_a_browser(verifier: PlaybackVerifier) -> None:

@@ -10,6 +10,7 @@ import pytest
 from slipstream.config import VerifySettings
 from slipstream.models import Verdict
 from slipstream.playback import PlaybackVerifier, find_browser, find_hls_js
+from slipstream.playback.browser import _playwright_browsers
 from slipstream.playback.forward import absolutize
 
 
@@ -48,6 +49,21 @@ def test_playwrights_own_browser_is_the_last_resort(no_browsers: Path) -> None:
     assert find_browser("") is None
     own = executable(no_browsers / "ms-playwright" / "chromium-1200" / "chrome-linux" / "chrome")
     assert find_browser("") == str(own)
+
+
+def test_playwrights_newest_full_chromium_beats_older_ones_and_headless_shells(
+    no_browsers: Path,
+) -> None:
+    root = no_browsers / "ms-playwright"
+    shell = executable(root / "chromium_headless_shell-1300" / "chrome-linux" / "headless_shell")
+    assert find_browser("") == str(shell)  # a headless shell still beats nothing
+    executable(root / "chromium-999" / "chrome-linux" / "chrome")
+    newest = executable(root / "chromium-1200" / "chrome-linux64" / "chrome")
+    executable(root / "chromium-1100" / "chrome-linux" / "chrome")
+    # As text, "chromium-999" sorts above "chromium-1200", and "chromium_" above "chromium-".
+    assert find_browser("") == str(newest)
+    assert [p.parent.parent.name for p in _playwright_browsers()] == [
+        "chromium-1200", "chromium-1100", "chromium-999", "chromium_headless_shell-1300"]
 
 
 async def test_no_browser_makes_the_verifier_unavailable(no_browsers: Path) -> None:

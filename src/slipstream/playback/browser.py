@@ -33,15 +33,35 @@ CHROMIUM_FLAGS = (
 )
 MARKER_ENV = "SLIPSTREAM_VERIFIER_ID"
 HLS_JS_RELPATH = Path("node_modules/hls.js/dist/hls.min.js")
+# What nearly every live stream carries. Open-source Chromium builds (Playwright's own among
+# them) may lack these proprietary codecs, and then every stream would fail as if dead.
+H264_AAC = 'video/mp4; codecs="avc1.42E01E,mp4a.40.2"'
+_PROBE_JS = "type => typeof MediaSource !== 'undefined' && MediaSource.isTypeSupported(type)"
+# Playwright's folders, in order of preference: a full Chromium before the stripped-down
+# headless shell; within each, the newest build number first.
+_PLAYWRIGHT_BUILDS = (("chromium", "chrome-linux*/chrome"),
+                      ("chromium_headless_shell", "chrome-linux*/headless_shell"))
+
+
+class BrowserUnsuitable(Exception):
+    """The browser runs but cannot play what streams carry (checked once per launch)."""
+
+
+def _build_number(folder: Path) -> int:
+    version = folder.name.rsplit("-", 1)[-1]
+    return int(version) if version.isdigit() else -1
 
 
 def _playwright_browsers() -> list[Path]:
-    """Chromium builds Playwright downloaded itself, newest first."""
+    """Chromium builds Playwright downloaded itself: full builds before headless shells, newest first."""
     root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or "~/.cache/ms-playwright")
     root = root.expanduser()
-    found = [*root.glob("chromium-*/chrome-linux*/chrome"),
-             *root.glob("chromium_headless_shell-*/chrome-linux*/headless_shell")]
-    return sorted(found, reverse=True)
+    found: list[Path] = []
+    for kind, executable in _PLAYWRIGHT_BUILDS:
+        # The name's text would rank chromium-999 above chromium-1200: sort by the number.
+        folders = sorted(root.glob(f"{kind}-*"), key=_build_number, reverse=True)
+        found += [exe for folder in folders for exe in sorted(folder.glob(executable))]
+    return found
 
 
 def find_browser(configured: str = "") -> str | None:
@@ -96,8 +116,10 @@ def _has_marker(pid: int, token: bytes) -> bool:
 class BrowserHost:
     """One lazily launched headless Chromium, relaunched when it has died."""
 
-    def __init__(self, executable: str) -> None:
+    def __init__(self, executable: str, probe_type: str = H264_AAC) -> None:
         self.executable = executable
+        self.probe_type = probe_type  # the MediaSource type a launched browser must support
+        self.unsuitable: str | None = None  # why this browser cannot verify streams, once probed
         self.marker = uuid.uuid4().hex
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
@@ -105,10 +127,13 @@ class BrowserHost:
         self._gone: dict[Browser, asyncio.Event] = {}
         self._root_pid: int | None = None
         self.launches = 0
+        self.probes = 0
 
     async def get(self) -> Browser:
-        """The running browser, launching (or relaunching) it when needed."""
+        """The running browser, (re)launched when needed; BrowserUnsuitable if it lacks H.264/AAC."""
         async with self._lock:
+            if self.unsuitable is not None:
+                raise BrowserUnsuitable(self.unsuitable)
             if self._browser is None or not self._browser.is_connected():
                 if self._browser is not None:
                     self._gone.pop(self._browser, None)
@@ -172,7 +197,32 @@ class BrowserHost:
         browser.on("disconnected", lambda _: gone.set())
         self.launches += 1
         log.info("verifier browser launched (%s, launch #%d)", self.executable, self.launches)
+        try:
+            decodes = await self._probe(browser)
+        except BaseException:
+            await self._close_quietly(browser)
+            raise
+        if not decodes:
+            self.unsuitable = f"browser cannot decode H.264/AAC ({self.executable})"
+            log.error("verifier off: %s", self.unsuitable)
+            await self._close_quietly(browser)
+            raise BrowserUnsuitable(self.unsuitable)
         return browser
+
+    async def _probe(self, browser: Browser) -> bool:
+        """Whether `browser` can decode `probe_type`, asked in a blank page of its own."""
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            self.probes += 1
+            return bool(await page.evaluate(_PROBE_JS, self.probe_type))
+        finally:
+            await context.close()
+
+    async def _close_quietly(self, browser: Browser) -> None:
+        self._gone.pop(browser, None)
+        with contextlib.suppress(PlaywrightError):  # it may be gone already
+            await browser.close()
 
     @property
     def browser(self) -> Browser | None:

@@ -16,7 +16,13 @@ from playwright.async_api import Error as PlaywrightError
 from slipstream.config import VerifySettings
 from slipstream.http import AddressGuard
 from slipstream.models import Verdict
-from slipstream.playback.browser import BrowserHost, find_browser, find_hls_js
+from slipstream.playback.browser import (
+    H264_AAC,
+    BrowserHost,
+    BrowserUnsuitable,
+    find_browser,
+    find_hls_js,
+)
 from slipstream.playback.embed import check_embed
 from slipstream.playback.hlspage import HlsAssets, check_hls
 from slipstream.urls import strip_query
@@ -31,7 +37,7 @@ class PlaybackVerifier:
 
     def __init__(
         self, settings: VerifySettings, *, hls_js: Path | None = None,
-        guard: AddressGuard | None = None,
+        guard: AddressGuard | None = None, probe_type: str = H264_AAC,
     ) -> None:
         self.settings = settings
         self.guard = guard  # vets every host the HLS page fetches; None trusts them all
@@ -39,7 +45,8 @@ class PlaybackVerifier:
         executable = find_browser(settings.browser) if settings.enabled else None
         self.unavailable_reason = self._why_unavailable(executable)
         self.available = self.unavailable_reason is None
-        self.host = BrowserHost(executable) if executable and self.available else None
+        # `available` also turns False later if the launched browser fails its codec probe.
+        self.host = BrowserHost(executable, probe_type) if executable and self.available else None
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._assets = HlsAssets(self.hls_js) if self.hls_js else None
         self._background: set[asyncio.Task[Any]] = set()
@@ -91,11 +98,15 @@ class PlaybackVerifier:
         browser = self.host.browser if self.host else None
         return len(browser.contexts) if browser else 0
 
+    def _turn_off(self, reason: str) -> None:
+        """Unavailable from now on: the service keeps health verdicts and shows `reason`."""
+        self.unavailable_reason, self.available = reason, False
+
     def _no_verdict_reason(self) -> str:
         return self.unavailable_reason or "browser failed"
 
     async def _verify(self, url: str, headers: dict[str, str], kind: str) -> Verdict | None:
-        if self.host is None:
+        if self.host is None or not self.available:
             return None
         async with self._slots:
             try:
@@ -115,6 +126,9 @@ class PlaybackVerifier:
             return Verdict(url, False, None, "not an http(s) URL")
         try:  # launching is not the stream's time: the deadline starts after
             await host.get()
+        except BrowserUnsuitable as exc:
+            self._turn_off(str(exc))
+            return None  # the browser cannot tell, so the stream is not called dead
         except Exception as exc:
             log.error("verifier browser failed to start: %s", _first_line(exc))
             return None
