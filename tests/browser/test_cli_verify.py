@@ -39,3 +39,14 @@ def test_verify_exit_0_only_when_all_live_and_playable(origin: TestOrigin, tmp_p
         pytest.skip("this ffmpeg has no libx265, so the origin has no HEVC rendition")
     assert hevc.returncode == 1
     assert row["is_live"] is True and row["is_playable"] is False  # structurally fine, undecodable
+
+
+def test_a_browser_that_fails_gives_its_reason(origin: TestOrigin, tmp_path: Path) -> None:
+    """A configured "browser" that exits at once: the verdict says why nothing was played."""
+    url = origin.url("/live/ts360/index.m3u8")
+    result = run_cli(["check", "--verify", "--json", url], tmp_path,
+                     SLIPSTREAM_VERIFY__BROWSER="/bin/false", **ALLOW)
+    assert result.returncode == 1
+    [row] = json.loads(result.stdout)
+    assert (row["is_live"], row["is_playable"]) == (True, False)
+    assert row["verify_reason"] == "not verified: browser failed"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from origin import REFERER, TestOrigin
-from runner import Service, free_port, run_cli
+from origin import REFERER, USER_AGENT, TestOrigin
+from runner import Service, free_port, http_get, run_cli
 
 ALLOW = {"SLIPSTREAM_PROXY__ALLOW_PRIVATE_UPSTREAMS": "true", "SLIPSTREAM_HEALTH__TIMEOUT": "2s"}
 FIELDS = {"url", "is_live", "reason", "response_time_ms", "bitrate"}
@@ -30,22 +32,37 @@ def test_check_a_live_stream(origin: TestOrigin, tmp_path: Path) -> None:
     assert isinstance(row["response_time_ms"], float)
 
 
-@pytest.mark.parametrize(("path", "reason"), [
-    ("/vod/ts360/index.m3u8", "vod"),
-    ("/~stale/live/ts360/index.m3u8", "stale"),
-    ("/~seg404/live/ts360/index.m3u8", "segment http 404"),
-    ("/~garbage/live/ts360/index.m3u8", "segment not media"),
-    ("/~html/live/ts360/index.m3u8", "not a playlist"),
-    ("/~delay=4000/live/ts360/index.m3u8", "timeout"),
-    ("/huge/50.m3u8", "playlist too large"),
-    ("/~loop/live/ts360/index.m3u8", "too many redirects"),
-    ("/~referer/live/ts360/index.m3u8", "http 403"),
-    ("/~status=500/live/ts360/index.m3u8", "http 500"),
+Where = Callable[[TestOrigin], str]
+
+
+def at(path: str) -> Where:
+    return lambda origin: origin.url(path)
+
+
+def token(ttl: int) -> Where:
+    return lambda origin: origin.token_url("/live/ts360/index.m3u8", ttl=ttl)
+
+
+@pytest.mark.parametrize(("where", "reason", "code"), [
+    pytest.param(at("/vod/ts360/index.m3u8"), "vod", 1, id="vod"),
+    pytest.param(at("/~stale/live/ts360/index.m3u8"), "stale", 1, id="stale"),
+    pytest.param(at("/~seg404/live/ts360/index.m3u8"), "segment http 404", 1, id="seg404"),
+    pytest.param(at("/~garbage/live/ts360/index.m3u8"), "segment not media", 1, id="garbage"),
+    pytest.param(at("/~html/live/ts360/index.m3u8"), "not a playlist", 1, id="html"),
+    pytest.param(at("/~delay=4000/live/ts360/index.m3u8"), "timeout", 1, id="delay"),
+    pytest.param(at("/huge/50.m3u8"), "playlist too large", 1, id="huge"),
+    pytest.param(at("/~loop/live/ts360/index.m3u8"), "too many redirects", 1, id="loop"),
+    pytest.param(at("/~referer/live/ts360/index.m3u8"), "http 403", 1, id="referer"),
+    pytest.param(at("/~ua/live/ts360/index.m3u8"), "http 403", 1, id="user-agent"),
+    pytest.param(token(-1), "http 403", 1, id="expired-token"),
+    pytest.param(token(30), "ok", 0, id="valid-token"),  # the same path, so the 403 above is the expiry
+    pytest.param(at("/~status=500/live/ts360/index.m3u8"), "http 500", 1, id="status500"),
 ])
-def test_check_reports_each_fault(origin: TestOrigin, tmp_path: Path, path: str, reason: str) -> None:
-    code, rows, _ = check(tmp_path, origin.url(path))
-    assert code == 1
-    assert rows[0]["is_live"] is False and rows[0]["reason"] == reason
+def test_check_reports_each_fault(origin: TestOrigin, tmp_path: Path, where: Where, reason: str,
+                                  code: int) -> None:
+    exit_code, rows, _ = check(tmp_path, where(origin))
+    assert exit_code == code
+    assert rows[0]["is_live"] is (code == 0) and rows[0]["reason"] == reason
 
 
 def test_check_many_urls_one_verdict_each(origin: TestOrigin, tmp_path: Path) -> None:
@@ -57,9 +74,11 @@ def test_check_many_urls_one_verdict_each(origin: TestOrigin, tmp_path: Path) ->
     assert [r["reason"] for r in rows] == ["ok", "vod", "connection failed: refused"]
 
 
-def test_check_sends_given_headers(origin: TestOrigin, tmp_path: Path) -> None:
-    url = origin.url("/~referer/live/ts360/index.m3u8")
-    code, rows, _ = check(tmp_path, url, "--header", f"Referer: {REFERER}")
+@pytest.mark.parametrize(("fault", "header"), [("referer", f"Referer: {REFERER}"),
+                                              ("ua", f"User-Agent: {USER_AGENT}")])
+def test_check_sends_given_headers(origin: TestOrigin, tmp_path: Path, fault: str, header: str) -> None:
+    url = origin.url(f"/~{fault}/live/ts360/index.m3u8")
+    code, rows, _ = check(tmp_path, url, "--header", header)
     assert code == 0 and rows[0]["reason"] == "ok"
 
 
@@ -140,23 +159,74 @@ def test_serve_beyond_loopback_needs_an_api_key(tmp_path: Path) -> None:
     assert "api_key" in result.stderr and "beyond loopback" in result.stderr
 
 
-def test_admin_routes_need_the_key_in_a_header(tmp_path: Path) -> None:
-    path = tmp_path / "slipstream.toml"
-    path.write_text('[server]\napi_key = "s3cret-key"\naccess_log = true\n[verify]\nenabled = false\n'
-                    '[schedule]\nextract_every = "1h"\n')
-    svc = Service(path, tmp_path / "data").start()
-    try:
-        assert svc.get("/streams")[0] == 200
-        assert svc.get("/streams/all")[0] == 401
-        assert svc.get("/streams/all", {"Authorization": "Bearer wrong"})[0] == 401
-        assert svc.get("/streams/all?api_key=s3cret-key")[0] == 401
-        assert svc.get("/streams/all", {"Authorization": "Bearer s3cret-key"})[0] == 200
-        assert svc.get("/streams/all", {"X-API-Key": "s3cret-key"})[0] == 200
-        assert svc.get("/active")[0] == 401
-        assert svc.request("POST", "/extract")[0] == 401
-        assert svc.request("POST", "/extract", {"X-API-Key": "s3cret-key"})[0] == 202
-        log = svc.log()
-        assert '"GET /streams/all HTTP/1.1" 401' in log  # the access line is written, its query cut
-        assert "s3cret-key" not in log
-    finally:
-        svc.stop()
+KEY = "s3cret-key"
+WRONG = "s3cret-kez"
+ADMIN_ROUTES = [pytest.param("GET", "/streams/all", 200, id="streams-all"),
+                pytest.param("GET", "/active", 200, id="active"),
+                pytest.param("POST", "/extract", 202, id="extract")]
+REFUSED = [
+    pytest.param({}, "", id="no-key"),
+    pytest.param({"Authorization": f"Bearer {WRONG}"}, "", id="wrong-bearer"),
+    pytest.param({"X-API-Key": WRONG}, "", id="wrong-x-api-key"),
+    pytest.param({}, f"?api_key={KEY}", id="key-in-query-api_key"),
+    pytest.param({}, f"?key={KEY}", id="key-in-query-key"),
+]
+ACCEPTED = [pytest.param({"Authorization": f"Bearer {KEY}"}, id="bearer"),
+            pytest.param({"X-API-Key": KEY}, id="x-api-key")]
+
+
+@pytest.fixture(scope="module")
+def exposed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """A service bound to every interface (0.0.0.0) with an API key; tests reach it on 127.0.0.1."""
+    tmp = tmp_path_factory.mktemp("exposed")
+    path = tmp / "slipstream.toml"
+    path.write_text(f'[server]\nhost = "0.0.0.0"\napi_key = "{KEY}"\naccess_log = true\n'
+                    '[verify]\nenabled = false\n[schedule]\nextract_every = "1h"\n')
+    svc = Service(path, tmp / "data").start()
+    yield svc
+    svc.stop()
+
+
+def admin_call(svc: Service, method: str, path: str, headers: dict[str, str],
+               ) -> tuple[int, dict[str, str], Any]:
+    status, head, body = http_get(svc.url(path), headers=headers, method=method)
+    return status, head, json.loads(body)
+
+
+@pytest.mark.parametrize(("method", "path", "ok"), ADMIN_ROUTES)
+@pytest.mark.parametrize(("headers", "query"), REFUSED)
+def test_admin_routes_refuse_a_missing_wrong_or_query_key_beyond_loopback(
+    exposed: Service, method: str, path: str, ok: int, headers: dict[str, str], query: str
+) -> None:
+    status, head, body = admin_call(exposed, method, path + query, headers)
+    assert status == 401, body
+    assert head["www-authenticate"] == "Bearer"
+    assert KEY not in json.dumps(body)
+
+
+@pytest.mark.parametrize(("method", "path", "ok"), ADMIN_ROUTES)
+@pytest.mark.parametrize("headers", ACCEPTED)
+def test_admin_routes_accept_the_key_in_a_header_beyond_loopback(
+    exposed: Service, method: str, path: str, ok: int, headers: dict[str, str]
+) -> None:
+    status, _, body = admin_call(exposed, method, path, headers)
+    assert status == ok, body
+    if path == "/extract":
+        assert body["status"] in ("started", "already running")
+    else:
+        assert isinstance(body, list)
+
+
+@pytest.mark.parametrize("path", ["/streams", "/healthz", "/extractors"])
+def test_public_routes_need_no_key_beyond_loopback(exposed: Service, path: str) -> None:
+    assert exposed.get(path)[0] == 200
+
+
+def test_admin_refusals_are_logged_without_the_key(exposed: Service) -> None:
+    assert exposed.get(f"/streams/all?api_key={KEY}")[0] == 401
+    assert exposed.get("/streams/all", {"X-API-Key": KEY})[0] == 200
+    log = exposed.log_path.read_text(errors="replace")  # the whole log, every test's requests
+    assert '"GET /streams/all HTTP/1.1" 401' in log  # the access line is written, its query cut
+    assert '"GET /streams/all HTTP/1.1" 200' in log
+    assert KEY not in log
+    assert f"Uvicorn running on http://0.0.0.0:{exposed.port}" in log  # bound beyond loopback indeed

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -237,9 +238,15 @@ class DebugService(Service):
         return self
 
 
+def proxy_lines(body: bytes) -> list[str]:
+    """The URI lines of a playlist the proxy rewrote (paths under /proxy/)."""
+    return [line for line in body.decode().splitlines() if line and not line.startswith("#")]
+
+
 def test_secrets_and_upstream_tokens_stay_out_of_the_log_at_every_level(
     tmp_path: Path, origin: TestOrigin, faults: FaultServer
 ) -> None:
+    """Every logger at DEBUG and the access log on, while a player pulls playlists and a segment."""
     secret, api_key = "sEcReT-" + os.urandom(12).hex(), "aPiKeY-" + os.urandom(12).hex()
     admin = {"X-API-Key": api_key}
     tokens = m3u("tokens", origin.url("/tokens/30.m3u"))  # three tokenised channels
@@ -249,22 +256,34 @@ def test_secrets_and_upstream_tokens_stay_out_of_the_log_at_every_level(
     (tmp_path / "spaced.m3u").write_text(  # skipped, quoting it
         f"#EXTM3U\n#EXTINF:-1,Spaced\n{origin.url('/live/a b.m3u8?sig=sPaCeDsIg')}\n")
     local = '\n[[sources]]\ntype = "m3u"\nkey = "local"\npath = "spaced.m3u"\n'
-    (tmp_path / "slipstream.toml").write_text(
-        f'[server]\nsecret = "{secret}"\napi_key = "{api_key}"\n' + config(tokens, panel, direct, local))
+    (tmp_path / "slipstream.toml").write_text(f'[server]\nsecret = "{secret}"\napi_key = "{api_key}"\n'
+                                              'access_log = true\n' + config(tokens, panel, direct, local))
     svc = DebugService(tmp_path / "slipstream.toml", tmp_path / "data").start()
     try:
         svc.wait_run()
-        live = svc.json("/streams")
+        live = {s["title"]: s for s in svc.json("/streams")}
         assert len(live) == 4 and svc.get("/streams/all", admin)[0] == 200
         assert svc.get(f"/streams/all?api_key={api_key}")[0] == 401  # a key in the query is refused...
-        watched = json.loads(svc.request("POST", f"/streams/{live[0]['id']}/watch")[1])
+        stream_id = live["Token master"]["id"]
+        watched = json.loads(svc.request("POST", f"/streams/{stream_id}/watch")[1])
         status, master = svc.get(watched["proxy_url"])
         assert status == 200 and b"#EXTM3U" in master
-        assert svc.get("/active", {"Authorization": f"Bearer {api_key}"})[0] == 200
+        variant = proxy_lines(master)[0]
+        status, media = svc.get(variant)
+        assert status == 200 and b"#EXTINF" in media
+        segment = proxy_lines(media)[-1]
+        signed = parse_qs(urlsplit(segment).query)["t"][0]  # the proxy's own signed token
+        status, body = svc.get(segment)
+        assert status == 200 and body[:1] == b"\x47"  # MPEG-TS
+        [active] = svc.json("/active", {"Authorization": f"Bearer {api_key}"})
+        upstream = parse_qs(urlsplit(active["current_url"]).query)  # the CDN token it was fetched with
     finally:
         svc.stop()
     text = svc.log_path.read_text(errors="replace")
     assert "\nDEBUG " in text  # every level was on, and tokenised URLs were logged...
     assert "/~token/~id=old/live/ts360/index.m3u8 -> http 403" in text
-    for needle in (secret, api_key, "sig=", "pAsSwOrD", "sPaCeDsIg"):  # ...without their queries
+    assert f'"GET {urlsplit(variant).path} HTTP/1.1" 200' in text  # ...and the access log too
+    assert '"GET /streams/all HTTP/1.1" 401' in text
+    needles = (secret, api_key, "sig=", "pAsSwOrD", "sPaCeDsIg", signed, *upstream["sig"])
+    for needle in needles:  # ...without their queries
         assert needle not in text, f"{needle!r} is in the service log"

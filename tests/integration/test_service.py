@@ -8,12 +8,15 @@ serves the last-known list at once.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from origin import REFERER, TestOrigin
 from runner import Service
@@ -190,17 +193,71 @@ def test_api_answers_at_once_while_a_run_hangs(service: Service) -> None:
     assert service.request("POST", "/extract")[0] == 202
 
 
-def test_metrics_count_runs_reasons_and_streams(service: Service) -> None:
+Labels = frozenset[tuple[str, str]]
+
+
+def labels(**pairs: str) -> Labels:
+    return frozenset(pairs.items())
+
+
+def scrape(service: Service) -> dict[tuple[str, Labels], float]:
+    """/metrics parsed: (sample name, labels) -> value."""
     status, body = service.get("/metrics")
-    text = body.decode()
     assert status == 200
-    assert 'slipstream_extractor_runs_total{outcome="error",site_key="broken-site"}' in text
-    assert 'slipstream_extractor_runs_total{outcome="ok",site_key="iptv"}' in text
-    assert 'slipstream_health_checks_total{reason="vod"}' in text
-    assert 'slipstream_health_checks_total{reason="stale"}' in text
-    assert 'slipstream_streams{site_key="iptv",state="live"} 3.0' in text
-    assert "slipstream_health_playlist_seconds_bucket" in text
-    assert "slipstream_watched_streams 0.0" in text
+    return {(s.name, labels(**s.labels)): s.value
+            for family in text_string_to_metric_families(body.decode()) for s in family.samples}
+
+
+SLOW_RUNS = ("slipstream_extractor_runs_total", labels(site_key="slow-site", outcome="error"))
+
+
+def test_a_trigger_during_a_run_starts_no_second_run(service: Service) -> None:
+    before = service.wait_run()["runs_completed"]
+    slow_runs = scrape(service).get(SLOW_RUNS, 0.0)
+    first = service.request("POST", "/extract")
+    second = service.request("POST", "/extract")  # the run hangs on slow-site for its 2 s timeout
+    assert (first[0], json.loads(first[1])) == (202, {"status": "started"})
+    assert (second[0], json.loads(second[1])) == (202, {"status": "already running"})
+    assert service.json("/extractors")["running"] is True
+    assert service.wait_run(after=before)["runs_completed"] == before + 1
+    after = scrape(service)[SLOW_RUNS]
+    assert after == slow_runs + 1  # the hanging extractor was run once, not twice
+
+
+@pytest.mark.parametrize("attempt", range(3))  # a race: several tries make it show
+def test_simultaneous_triggers_start_one_run(service: Service, attempt: int) -> None:
+    before = service.wait_run()["runs_completed"]
+    with ThreadPoolExecutor(8) as pool:  # admins (or scripts) pressing "run now" at the same moment
+        answers = list(pool.map(lambda _: service.request("POST", "/extract"), range(8)))
+    assert {status for status, _ in answers} == {202}
+    assert sorted(json.loads(body)["status"] for _, body in answers) == ["already running"] * 7 + ["started"]
+    assert service.wait_run(after=before)["runs_completed"] == before + 1
+
+
+def test_metrics_count_runs_reasons_and_streams(service: Service) -> None:
+    metrics = scrape(service)
+
+    def value(name: str, **pairs: str) -> float | None:
+        return metrics.get((name, labels(**pairs)))
+
+    runs = "slipstream_extractor_runs_total"
+    assert (value(runs, outcome="error", site_key="broken-site") or 0) >= 1
+    assert (value(runs, outcome="ok", site_key="iptv") or 0) >= 1
+    assert value(runs, outcome="ok", site_key="broken-site") is None
+    for reason in ("vod", "stale", "segment http 404", "not a playlist"):  # failure reasons, as labels
+        assert (value("slipstream_health_checks_total", reason=reason) or 0) >= 1, reason
+    assert (value("slipstream_health_checks_total", reason="ok") or 0) >= 5
+    cached = {"iptv": 7, "curated": 1, "pages": 1, "third-party": 1, "broken-site": 0, "slow-site": 0}
+    live = {"iptv": 3, "curated": 1, "pages": 1, "third-party": 1, "broken-site": 0, "slow-site": 0}
+    for key in cached:
+        assert value("slipstream_streams", site_key=key, state="cached") == cached[key], key
+        assert value("slipstream_streams", site_key=key, state="live") == live[key], key
+    assert (value("slipstream_health_playlist_seconds_count") or 0) >= 8  # every HLS stream's first fetch
+    assert (value("slipstream_health_playlist_seconds_sum") or 0) > 0
+    for key in cached:
+        assert (value("slipstream_extractor_run_seconds_count", site_key=key) or 0) >= 1, key
+    assert (value("slipstream_extractor_run_seconds_sum", site_key="slow-site") or 0) >= 2  # its timeout
+    assert value("slipstream_watched_streams") == 0
 
 
 def test_openapi_docs(service: Service) -> None:
@@ -223,8 +280,13 @@ def test_restart_serves_the_last_known_list_before_a_new_run(origin: TestOrigin,
     path.write_text(config(origin, hang="60s"))  # the next run cannot finish for a minute
     svc = Service(path, tmp_path / "data").start()
     try:
-        assert svc.json("/extractors")["running"] is True
+        status = svc.json("/extractors")
+        assert status["running"] is True
         assert svc.json("/streams") == first
+        # Until the new run ends, /extractors says what it said before the restart.
+        broken = next(e for e in status["extractors"] if e["site_key"] == "broken-site")
+        assert broken["last_error"] == status["last_run_errors"]["broken-site"]
+        assert broken["last_run"] == status["last_run"] is not None
     finally:
         svc.stop()
     # A source taken out of the config: its streams are not served from the store again.
