@@ -127,7 +127,7 @@ def extract(config: ConfigOpt = None, json_out: JsonOpt = False) -> None:
     _logging(logging.WARNING)
     streams = _run(_extract(settings, show_progress=not json_out))
     if json_out:
-        from slipstream.service import public_dict
+        from slipstream.view import public_dict
         typer.echo(json.dumps([public_dict(s) for s in streams], indent=2))
     else:
         print_streams_table(streams)

@@ -7,27 +7,22 @@ requests read `self.view`, a snapshot rebuilt once per store update.
 from __future__ import annotations
 
 import asyncio
-import gc
-import gzip
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from slipstream.extractors.base import Extractor
 from slipstream.metrics import Metrics, reason_label
 from slipstream.models import HealthResult, Stream, Verdict, utcnow_iso
-from slipstream.ranking import dedupe, rank
+from slipstream.ranking import dedupe
 from slipstream.store.base import CheckRow, RunRecord, Store
+from slipstream.view import View, build_view
 
 log = logging.getLogger(__name__)
 
-# Fields a client sees; `headers` are for upstream requests only.
-PRIVATE_FIELDS = ("headers", "trusted")
 Progress = Callable[[str, int, int], None]   # phase, done, total
 T = TypeVar("T")
 
@@ -63,33 +58,6 @@ class ExtractorState:
     last_run: str | None = None
 
 
-@dataclass(frozen=True)
-class Body:
-    """A JSON body built once per update, with its gzip form and a validator for revalidation."""
-
-    data: bytes
-    gzip: bytes
-    etag: str
-
-    @classmethod
-    def of(cls, data: bytes) -> Body:
-        digest = hashlib.blake2b(data, digest_size=12).hexdigest()
-        # Weak: the identity and gzip forms of one list share it (RFC 9110 §8.8.1).
-        return cls(data, gzip.compress(data, 6, mtime=0), f'W/"{digest}"')
-
-
-@dataclass
-class View:
-    """Everything the read routes serve, rebuilt once per update."""
-
-    ranked: list[Stream] = field(default_factory=list)      # live only, best first
-    all: list[Stream] = field(default_factory=list)         # every cached stream, best first
-    ranked_json: bytes = b"[]"
-    all_json: bytes = b"[]"
-    by_id: dict[str, Stream] = field(default_factory=dict)
-    ranked_body: Body = field(default_factory=lambda: Body.of(b"[]"))  # /streams, the hot path
-
-
 def _ticker(progress: Progress, phase: str, total: int) -> Callable[[object], None]:
     """A per-item callback reporting `phase` progress as done/total."""
     done = 0
@@ -100,30 +68,6 @@ def _ticker(progress: Progress, phase: str, total: int) -> Callable[[object], No
         done += 1
         progress(phase, done, total)
     return tick
-
-
-def public_dict(stream: Stream) -> dict[str, Any]:
-    """The API's JSON form of a stream."""
-    data = stream.to_dict()
-    for name in PRIVATE_FIELDS:
-        data.pop(name, None)
-    return data
-
-
-def _settle_heap() -> None:
-    """Keep what the view holds (and the app) out of the collector's full passes (gc.freeze).
-
-    A full collection walks every tracked object: with the app and 2,000 cached streams it
-    paused the event loop ~35 ms every few thousand requests, the /streams p99. Unfrozen
-    first, so the view just replaced can still be collected (bench/README.md, "Load").
-    """
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
-
-
-def _json(streams: list[Stream]) -> bytes:
-    return json.dumps([public_dict(s) for s in streams], separators=(",", ":")).encode()
 
 
 class ExtractionService:
@@ -186,12 +130,7 @@ class ExtractionService:
         log.info("loaded %d cached streams from the store", len(self.view.all))
 
     def _rebuild_view(self) -> None:
-        everything = rank(s for streams in self.cache.values() for s in streams)
-        live = [s for s in everything if s.is_live]
-        ranked_json = _json(live)
-        self.view = View(live, everything, ranked_json, _json(everything),
-                         {s.id: s for s in everything}, Body.of(ranked_json))
-        _settle_heap()
+        self.view = build_view(s for streams in self.cache.values() for s in streams)
 
     async def run(self, progress: Progress | None = None) -> RunRecord | None:
         """One extraction run; returns None when one is already running."""

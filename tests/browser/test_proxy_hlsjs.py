@@ -19,7 +19,8 @@ from playwright.sync_api import Browser, sync_playwright
 
 from origin import TestOrigin
 from service_support import LocalApp, ServiceFactory, http_get, service_fixture
-from slipstream.playback.browser import CHROMIUM_FLAGS, find_browser, find_hls_js
+from slipstream.playback.browser import CHROMIUM_FLAGS
+from slipstream.playback.locate import find_browser, find_hls_js
 from slipstream.proxy.signing import Signer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

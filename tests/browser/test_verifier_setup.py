@@ -10,8 +10,8 @@ import pytest
 from slipstream.config import VerifySettings
 from slipstream.models import Verdict
 from slipstream.playback import PlaybackVerifier, find_browser, find_hls_js
-from slipstream.playback.browser import _playwright_browsers
 from slipstream.playback.forward import absolutize
+from slipstream.playback.locate import _playwright_browsers
 
 
 def executable(path: Path) -> Path:

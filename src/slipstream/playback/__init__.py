@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slipstream.playback.browser import find_browser, find_hls_js
+from slipstream.playback.locate import find_browser, find_hls_js
 from slipstream.playback.verifier import PlaybackVerifier
 
 __all__ = ["PlaybackVerifier", "find_browser", "find_hls_js"]

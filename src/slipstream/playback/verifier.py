@@ -16,15 +16,10 @@ from playwright.async_api import Error as PlaywrightError
 from slipstream.config import VerifySettings
 from slipstream.http import AddressGuard
 from slipstream.models import Verdict
-from slipstream.playback.browser import (
-    H264_AAC,
-    BrowserHost,
-    BrowserUnsuitable,
-    find_browser,
-    find_hls_js,
-)
+from slipstream.playback.browser import H264_AAC, BrowserHost, BrowserUnsuitable
 from slipstream.playback.embed import check_embed
 from slipstream.playback.hlspage import HlsAssets, check_hls
+from slipstream.playback.locate import find_browser, find_hls_js
 from slipstream.urls import strip_query
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from slipstream.api.deps import Admin, ServiceDep
 from slipstream.api.schemas import StreamPublic
 from slipstream.ranking import for_session
-from slipstream.service import Body, public_dict
+from slipstream.view import Body, public_dict
 
 router = APIRouter(prefix="/streams", tags=["streams"])
 

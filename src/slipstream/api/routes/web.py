@@ -42,7 +42,7 @@ NO_CACHE = {"Cache-Control": "no-cache"}
 def hls_js_path() -> Path | None:
     """hls.min.js from node_modules (as the playback verifier finds it), or None."""
     # Imported here: the playback package pulls in Playwright, which the rest of the UI does not need.
-    from slipstream.playback.browser import find_hls_js
+    from slipstream.playback.locate import find_hls_js
 
     return find_hls_js()
 
