@@ -34,19 +34,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 from verify import _origin_main, pss_kib  # noqa: E402
 
 from runner import Service  # noqa: E402
-from slipstream.playback.browser import _process_parents  # noqa: E402
+from slipstream.playback.browser import descendants  # noqa: E402
 
 
 def chromium_pss_kib(root_pid: int) -> int:
     """Summed Pss of the Chromium processes below `root_pid`."""
-    parents = _process_parents()
-    children: dict[int, list[int]] = {}
-    for pid, parent in parents.items():
-        children.setdefault(parent, []).append(pid)
-    total, todo = 0, list(children.get(root_pid, []))
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
+    total = 0
+    for pid in descendants(root_pid):
         try:
             if Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
                 total += pss_kib(pid)

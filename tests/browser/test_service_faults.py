@@ -17,7 +17,7 @@ from browser_support import require_browser
 from fault_support import assert_p99_holds, log_text, quiet_p99, serving, stored_titles, trigger
 from origin import TestOrigin
 from runner import Service, wait_for
-from slipstream.playback.browser import _process_parents
+from slipstream.playback.browser import descendants
 
 pytestmark = pytest.mark.browser
 
@@ -27,15 +27,8 @@ CHANNELS = [f"Onboard {i}" for i in range(6)]
 def chromium_processes(svc: Service) -> tuple[int | None, int]:
     """The service's Chromium: (the browser process, how many renderers are open)."""
     assert svc.proc is not None
-    parents = _process_parents()
-    ours, todo = set(), [svc.proc.pid]
-    while todo:
-        pid = todo.pop()
-        children = [child for child, parent in parents.items() if parent == pid]
-        ours.update(children)
-        todo.extend(children)
     root, renderers = None, 0
-    for pid in ours:
+    for pid in descendants(svc.proc.pid):
         try:  # Chromium rewrites its argv into one string: search it, do not split it
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             comm = Path(f"/proc/{pid}/comm").read_text().strip()

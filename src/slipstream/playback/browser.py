@@ -34,6 +34,8 @@ MARKER_ENV = "SLIPSTREAM_VERIFIER_ID"
 # them) may lack these proprietary codecs, and then every stream would fail as if dead.
 H264_AAC = 'video/mp4; codecs="avc1.42E01E,mp4a.40.2"'
 _PROBE_JS = "type => typeof MediaSource !== 'undefined' && MediaSource.isTypeSupported(type)"
+
+
 class BrowserUnsuitable(Exception):
     """The browser runs but cannot play what streams carry (checked once per launch)."""
 
@@ -51,6 +53,19 @@ def _process_parents() -> dict[int, int]:
         # The command name (field 2) may hold spaces; the fields after the last ')' are fixed.
         parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
     return parents
+
+
+def descendants(root: int, parents: dict[int, int] | None = None) -> list[int]:
+    """Every process below `root` (children, their children…), from a `_process_parents()` map."""
+    children: dict[int, list[int]] = {}
+    for pid, parent in (parents if parents is not None else _process_parents()).items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = [], list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
 
 
 def _has_marker(pid: int, token: bytes) -> bool:
@@ -185,17 +200,7 @@ class BrowserHost:
         """The browser process and all its descendants (zygotes, renderers, GPU, utilities)."""
         parents = _process_parents()
         root = self._root(parents)
-        if root is None:
-            return []
-        children: dict[int, list[int]] = {}
-        for pid, parent in parents.items():
-            children.setdefault(parent, []).append(pid)
-        found, todo = [], [root]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo.extend(children.get(pid, []))
-        return sorted(found)
+        return [] if root is None else sorted([root, *descendants(root, parents)])
 
     def _root(self, parents: dict[int, int]) -> int | None:
         # Zygotes start with a clean environment, so only the browser process has the marker.
