@@ -80,13 +80,16 @@ class Service:
         self.log_path = data_dir / f"serve-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> Service:
+    def command(self) -> list[str]:
+        """The command line that starts the service (subclasses start it differently)."""
+        return [CLI, "serve", "--config", str(self.config), "--port", str(self.port)]
+
+    def start(self, cwd: Path | None = None) -> Service:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            [CLI, "serve", "--config", str(self.config), "--port", str(self.port)],
-            env=cli_env(self.data_dir, **self.env), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL)
+            self.command(), cwd=cwd, env=cli_env(self.data_dir, **self.env), stdout=log,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         wait_for(self._up, 30, f"the service on {self.base_url} ({self.log_path})")
         return self
 

@@ -7,13 +7,12 @@ linked into the data dir, as a second `make run` would find its own.
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from browser_support import require_browser
 
-from runner import CLI, Service, cli_env, wait_for
+from runner import CLI, Service
 from slipstream.demo.media import MediaSet
 
 pytestmark = pytest.mark.browser
@@ -22,14 +21,11 @@ pytestmark = pytest.mark.browser
 class DefaultService(Service):
     """`slipstream serve --port P` run from the data dir, which holds no slipstream.toml."""
 
-    def start(self) -> DefaultService:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [CLI, "serve", "--port", str(self.port)], cwd=self.data_dir,
-                env=cli_env(self.data_dir, **self.env), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL)
-        wait_for(self._up, 30, f"the service on {self.base_url} ({self.log_path})")
+    def command(self) -> list[str]:
+        return [CLI, "serve", "--port", str(self.port)]
+
+    def start(self, cwd: Path | None = None) -> DefaultService:
+        super().start(cwd or self.data_dir)  # a directory with no slipstream.toml in it
         return self
 
 

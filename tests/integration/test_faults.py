@@ -14,7 +14,6 @@ import gzip
 import json
 import os
 import sqlite3
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -27,7 +26,7 @@ import pytest
 from fault_support import assert_p99_holds, log_text, quiet_p99, serving, stored_titles, titles, trigger
 from origin import TestOrigin
 from origin_extra import FaultServer
-from runner import Service, cli_env, http_get, wait_for
+from runner import Service, http_get, wait_for
 from slipstream.demo.media import MediaSet
 
 
@@ -226,16 +225,9 @@ DEBUG_BOOT = ("import logging, sys; logging.basicConfig(level=logging.DEBUG, str
 class DebugService(Service):
     """`slipstream serve` with every logger at DEBUG (the CLI keeps a root handler it finds)."""
 
-    def start(self) -> DebugService:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-c", DEBUG_BOOT, "serve", "--config", str(self.config),
-                 "--port", str(self.port)],
-                env=cli_env(self.data_dir, **self.env), stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL)
-        wait_for(self._up, 30, f"the service on {self.base_url} ({self.log_path})")
-        return self
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", DEBUG_BOOT, "serve", "--config", str(self.config),
+                "--port", str(self.port)]
 
 
 def proxy_lines(body: bytes) -> list[str]:
